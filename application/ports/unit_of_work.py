@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from application.ports.repositories import (
+    CustomerRepository,
+    EventFeed,
+    GatewayAccountRepository,
+    IdempotencyRecords,
+    InvoiceRepository,
+    OrderRepository,
+    PaymentMethodRepository,
+    PaymentRepository,
+    WebhookInbox,
+)
+
+
+class UnitOfWork(Protocol):
+    """One transaction. `async with uow:` ... `await uow.commit()`; leaving the block without commit rolls
+    back. commit() writes the domain events of every aggregate added or updated through the repositories
+    into the outbox in the same transaction, then clears them from the aggregates."""
+
+    customers: CustomerRepository
+    gateway_accounts: GatewayAccountRepository
+    payment_methods: PaymentMethodRepository
+    orders: OrderRepository
+    invoices: InvoiceRepository
+    payments: PaymentRepository
+    webhook_inbox: WebhookInbox
+    events: EventFeed
+    idempotency: IdempotencyRecords
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork:
+        """A fresh unit of work (a new transaction each time it is entered)."""
