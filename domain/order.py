@@ -143,7 +143,9 @@ class Order:
 
     def record_refunded_amount(self, amount_refunded: int, now: datetime) -> None:
         """Follow the total refunded on the order's payment: paid, partially_refunded or refunded."""
-        if self.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED) or amount_refunded == self.amount_refunded:
+        if self.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED):
+            return
+        if amount_refunded == self.amount_refunded:
             return
         previous = self.amount_refunded
         if amount_refunded <= 0:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from domain.dispute import Dispute, DisputeSnapshot
 from domain.errors import IllegalTransition, RefundExceedsRefundable, Unprocessable, ValidationFailed
 from domain.events import (
     DomainEvent,
@@ -23,10 +24,8 @@ from domain.events import (
     SettlementAnomalyDetected,
 )
 from domain.money import Money
-from domain.dispute import Dispute, DisputeSnapshot
 from domain.outcome import SettlementOutcome
 from domain.refund import Refund, RefundSnapshot, RefundStatus
-from domain.state_machine import check_move
 
 
 class PaymentStatus(StrEnum):

@@ -134,7 +134,9 @@ class WebhookInbox(Protocol):
         """Store the event; False when it was already stored (a duplicate delivery). Concurrent deliveries
         of one event: exactly one gets True."""
 
-    async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None: ...
+    async def set_outcome(
+        self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None
+    ) -> None: ...
 
     async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None: ...
 

@@ -1,0 +1,1 @@
+"""Test helpers for teams that drive hexpay's domain from their own property suites."""
