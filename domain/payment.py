@@ -278,6 +278,12 @@ class Payment:
         self.updated_at = now
         return refund
 
+    def abandon_refund(self, refund_id: str, failure_reason: str, now: datetime) -> None:
+        refund = self.refund(refund_id)
+        refund.abandon(failure_reason, now)
+        self.events.extend(refund.pop_events())
+        self.updated_at = now
+
     def apply(self, snapshot: PaymentSnapshot, now: datetime) -> SettlementOutcome:
         """Settle one report of the gateway's state.
 

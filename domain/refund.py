@@ -97,6 +97,14 @@ class Refund:
         events, self._events = self._events, []
         return events
 
+    def abandon(self, failure_reason: str, now: datetime) -> None:
+        """The gateway refused to create this refund (a definite answer, not a timeout): it holds nothing."""
+        self._move(_R.FAILED)
+        self.failure_reason = failure_reason
+        self.updated_at = now
+        self._events.append(RefundFailed(occurred_at=now, refund_id=self.id, payment_id=self.payment_id,
+                                         amount=self.amount, currency=self.currency, failure_reason=failure_reason))
+
     def _move(self, target: RefundStatus) -> None:
         self.status = check_move("refund", REFUND_TRANSITIONS, self.status, target)
 
