@@ -1,0 +1,27 @@
+"""A Stripe webhook delivery -> GatewayEvent: the signature is checked on the raw bytes before any decoding."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from adapters.stripe_wire.mapping import MalformedStripeObject, gateway_event
+from adapters.stripe_wire.signature import DEFAULT_TOLERANCE, signature_header, verify
+from application.ports.gateway import GatewayEvent
+
+
+def parse_webhook(
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    secrets: Sequence[str] | str,
+    now: int,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> GatewayEvent:
+    verify(raw_body, signature_header(headers), secrets, now, tolerance)
+    try:
+        event = json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedStripeObject("webhook body is not JSON") from exc
+    if not isinstance(event, dict) or event.get("object", "event") != "event":
+        raise MalformedStripeObject("webhook body is not a Stripe event")
+    return gateway_event(event)
