@@ -15,6 +15,7 @@ class Customer:
     email: str | None
     created_at: datetime
     gateway_customer_ids: dict[str, str] = field(default_factory=dict)
+    version: int = 0
 
     def __post_init__(self) -> None:
         if not self.reference or len(self.reference) > 255:

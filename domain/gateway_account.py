@@ -50,6 +50,7 @@ class GatewayAccount:
     credentials: GatewayCredentials
     is_active: bool
     created_at: datetime
+    version: int = 0
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 200:

@@ -39,6 +39,7 @@ class PaymentMethod:
     created_at: datetime
     cardholder_name: str | None = None
     detached: bool = False
+    version: int = 0
 
     def make_default(self) -> None:
         if self.detached:

@@ -1,0 +1,283 @@
+"""Paying an order: one PaymentIntent per payment, created once, confirmed, captured or canceled.
+
+Gateway calls never run inside a database transaction: each use case reads, calls the gateway with a key
+derived from hexpay's ids, then settles the answer under the payment's row lock through the settlement rule.
+A crash between the two is repaired by a retry (same key, same gateway object) or by reconciliation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.ports.clock import Clock, IdGenerator
+from application.ports.gateway import CreatePaymentRequest, GatewayRegistry, PaymentGateway
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.use_cases._shared import (
+    active_account,
+    ensure_gateway_customer,
+    get_or_create_customer,
+    retry_on_conflict,
+    settle_report,
+)
+from application.use_cases.payment_methods import Shopper
+from domain.errors import CardDeclined, Conflict, DuplicateRecord, GatewayError, NotFound, ValidationFailed
+from domain.gateway_account import GatewayAccount
+from domain.money import Money
+from domain.order import OrderStatus
+from domain.payment import CaptureMethod, Payment, PaymentSnapshot, PaymentStatus
+from domain.payment_method import PaymentMethod
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePaymentCommand:
+    shopper: Shopper
+    order_id: str
+    gateway_account_id: str
+    payment_method_id: str | None = None  # hexpay's cpm_ id, one of the caller's
+    save_card: bool = False
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    confirm: bool = False
+    return_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIntentView:
+    payment: Payment
+    account: GatewayAccount
+    created: bool  # False when the order's live payment on that gateway was returned instead
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPaymentCommand:
+    shopper: Shopper
+    payment_id: str
+    payment_method_id: str | None = None
+    return_url: str | None = None
+
+
+class PaymentSettler:
+    """Settles one gateway answer on a payment, under its row lock, in a transaction of its own."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    async def __call__(
+        self, payment_id: str, snapshot: PaymentSnapshot, *, client_secret: str | None = None
+    ) -> Payment:
+        async def settle() -> Payment:
+            async with self._uow() as uow:
+                payment = await uow.payments.get_for_update(payment_id)
+                if payment is None:
+                    raise NotFound(f"no payment {payment_id}")
+                if snapshot.gateway_payment_id:
+                    payment.link_gateway_intent(snapshot.gateway_payment_id, client_secret, self._clock.now())
+                await settle_report(uow, payment, snapshot, self._clock)
+                await uow.commit()
+                return payment
+
+        return await retry_on_conflict(settle)
+
+
+async def cancel_at_gateway(gateway: PaymentGateway, payment: Payment, clock: Clock) -> PaymentSnapshot:
+    """Cancel the payment's intent; if it cannot be canceled (it succeeded meanwhile), report its truth."""
+    gateway_payment_id = payment.gateway_payment_id
+    if gateway_payment_id is None:
+        found = await gateway.find_payment(payment.id)  # the creation's answer may have been lost
+        if found is None or found.gateway_payment_id is None:
+            return PaymentSnapshot(status=PaymentStatus.CANCELED, amount=payment.amount, currency=payment.currency,
+                                   amount_received=0, amount_capturable=0, observed_at=clock.now())
+        gateway_payment_id = found.gateway_payment_id
+    try:
+        return await gateway.cancel_payment(gateway_payment_id=gateway_payment_id,
+                                            idempotency_key=f"{payment.id}:cancel")
+    except GatewayError:
+        truth = await gateway.retrieve_payment(gateway_payment_id)
+        if truth.status is PaymentStatus.CANCELED or truth.status is PaymentStatus.SUCCEEDED:
+            return truth
+        raise
+
+
+class CreatePaymentForOrder:
+    """Open the order's payment on a gateway account, or return the live one it already has there."""
+
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
+        self._uow, self._registry, self._clock, self._ids = uow, registry, clock, ids
+        self._settle = PaymentSettler(uow, clock)
+
+    async def __call__(self, command: CreatePaymentCommand) -> PaymentIntentView:
+        customer = await get_or_create_customer(self._uow, self._ids, self._clock, command.shopper.reference,
+                                                command.shopper.email)
+        method: PaymentMethod | None = None
+        async with self._uow() as uow:
+            order = await uow.orders.get(command.order_id)
+            if order is None or order.customer_id != customer.id:
+                raise NotFound(f"no order {command.order_id}")
+            account = await active_account(uow, command.gateway_account_id)
+            live = await uow.payments.find_live(order.id, account.id)
+            if command.payment_method_id is not None:
+                method = await uow.payment_methods.get(command.payment_method_id)
+                if method is None or method.customer_id != customer.id or method.detached:
+                    raise NotFound(f"no payment method {command.payment_method_id}")
+                if method.gateway_account_id != account.id:
+                    raise ValidationFailed("the payment method belongs to another gateway")
+        if live is not None and live.gateway_payment_id is not None:
+            return PaymentIntentView(live, account, created=False)
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            raise Conflict(f"order {order.id} is {order.status.value}")
+
+        gateway = self._registry.gateway_for(account)
+        gateway.validate_amount(order.total)
+        gateway_customer_id = None
+        if method is not None or command.save_card:
+            gateway_customer_id = await ensure_gateway_customer(self._uow, gateway, customer, account)
+
+        payment = live or await self._open(command, order.customer_id, order.total.amount, order.currency, method)
+        if payment.gateway_payment_id is not None:  # a concurrent request won the race and finished
+            return PaymentIntentView(payment, account, created=False)
+        request = CreatePaymentRequest(
+            payment_id=payment.id,
+            order_id=order.id,
+            amount=order.total,
+            capture_method=payment.capture_method,
+            gateway_customer_id=gateway_customer_id,
+            gateway_payment_method_id=payment.gateway_payment_method_id,
+            save_card=payment.save_card,
+            confirm=command.confirm and payment.gateway_payment_method_id is not None,
+            return_url=command.return_url,
+            description=f"Order {order.id}",
+        )
+        created = await gateway.create_payment(request, idempotency_key=f"{payment.id}:create")
+        settled = await self._settle(payment.id, created.snapshot, client_secret=created.client_secret)
+        return PaymentIntentView(settled, account, created=live is None)
+
+    async def _open(
+        self, command: CreatePaymentCommand, customer_id: str, amount: int, currency: str,
+        method: PaymentMethod | None,
+    ) -> Payment:
+        payment = Payment.open(
+            id=self._ids.new_id("pay"),
+            order_id=command.order_id,
+            customer_id=customer_id,
+            gateway_account_id=command.gateway_account_id,
+            amount=Money(amount, currency),
+            capture_method=command.capture_method,
+            now=self._clock.now(),
+            payment_method_id=method.id if method else None,
+            gateway_payment_method_id=method.gateway_payment_method_id if method else None,
+            save_card=command.save_card,
+        )
+        try:
+            async with self._uow() as uow:
+                await uow.payments.add(payment)
+                await uow.commit()
+            return payment
+        except DuplicateRecord:
+            # Another request opened the live payment first: there is one per order and account.
+            async with self._uow() as uow:
+                raced = await uow.payments.find_live(command.order_id, command.gateway_account_id)
+            if raced is None:
+                raise Conflict("the order's payment changed while it was being opened; try again") from None
+            return raced
+
+
+class ConfirmPayment:
+    """Confirm the payment with a card. A decline is an answer, not an error: the payment comes back in
+    requires_payment_method with last_payment_error and can be confirmed again with another card."""
+
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock) -> None:
+        self._uow, self._registry, self._clock = uow, registry, clock
+        self._settle = PaymentSettler(uow, clock)
+
+    async def __call__(self, command: ConfirmPaymentCommand) -> Payment:
+        async with self._uow() as uow:
+            payment = await uow.payments.get(command.payment_id)
+            customer = await uow.customers.get_by_reference(command.shopper.reference)
+            if payment is None or customer is None or payment.customer_id != customer.id:
+                raise NotFound(f"no payment {command.payment_id}")
+            payment.ensure_confirmable()
+            gateway_payment_method_id = payment.gateway_payment_method_id
+            if command.payment_method_id is not None:
+                method = await uow.payment_methods.get(command.payment_method_id)
+                if method is None or method.customer_id != customer.id or method.detached:
+                    raise NotFound(f"no payment method {command.payment_method_id}")
+                if method.gateway_account_id != payment.gateway_account_id:
+                    raise ValidationFailed("the payment method belongs to another gateway")
+                gateway_payment_method_id = method.gateway_payment_method_id
+            account = await uow.gateway_accounts.get(payment.gateway_account_id)
+        if account is None or payment.gateway_payment_id is None:
+            raise Conflict("the payment is not open at its gateway yet; create the intent again")
+        if gateway_payment_method_id is None:
+            raise ValidationFailed("payment_method_id is required: the payment has no card yet")
+        gateway = self._registry.gateway_for(account)
+        try:
+            snapshot = await gateway.confirm_payment(
+                gateway_payment_id=payment.gateway_payment_id,
+                gateway_payment_method_id=gateway_payment_method_id,
+                return_url=command.return_url,
+                # New key after each decline, and per card: a retry of the same attempt reuses it.
+                idempotency_key=f"{payment.confirmation_key}:{gateway_payment_method_id}",
+            )
+        except CardDeclined:
+            snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
+        return await self._settle(payment.id, snapshot)
+
+
+class CapturePayment:
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock) -> None:
+        self._uow, self._registry, self._clock = uow, registry, clock
+        self._settle = PaymentSettler(uow, clock)
+
+    async def __call__(self, payment_id: str, amount: int | None = None) -> Payment:
+        async with self._uow() as uow:
+            payment = await uow.payments.get(payment_id)
+            if payment is None:
+                raise NotFound(f"no payment {payment_id}")
+            account = await uow.gateway_accounts.get(payment.gateway_account_id)
+        to_capture = payment.ensure_capturable(amount)
+        if account is None or payment.gateway_payment_id is None:
+            raise Conflict("the payment is not open at its gateway")
+        snapshot = await self._registry.gateway_for(account).capture_payment(
+            gateway_payment_id=payment.gateway_payment_id,
+            amount=to_capture,
+            idempotency_key=f"{payment.id}:capture",
+        )
+        return await self._settle(payment.id, snapshot)
+
+
+class CancelPayment:
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock) -> None:
+        self._uow, self._registry, self._clock = uow, registry, clock
+        self._settle = PaymentSettler(uow, clock)
+
+    async def __call__(self, payment_id: str) -> Payment:
+        async with self._uow() as uow:
+            payment = await uow.payments.get(payment_id)
+            if payment is None:
+                raise NotFound(f"no payment {payment_id}")
+            account = await uow.gateway_accounts.get(payment.gateway_account_id)
+        if payment.status is PaymentStatus.CANCELED:
+            return payment
+        payment.ensure_cancelable()
+        if account is None:
+            raise Conflict("the payment's gateway is gone")
+        snapshot = await cancel_at_gateway(self._registry.gateway_for(account), payment, self._clock)
+        settled = await self._settle(payment.id, snapshot)
+        if settled.status is not PaymentStatus.CANCELED:
+            raise Conflict(f"payment {payment_id} is {settled.status.value} and cannot be canceled")
+        return settled
+
+
+class GetPayment:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, payment_id: str, customer_reference: str | None = None) -> Payment:
+        async with self._uow() as uow:
+            payment = await uow.payments.get(payment_id)
+            if payment is not None and customer_reference is not None:
+                customer = await uow.customers.get_by_reference(customer_reference)
+                if customer is None or customer.id != payment.customer_id:
+                    payment = None
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        return payment

@@ -1,0 +1,111 @@
+"""Gateway webhooks: verified on the raw body, recorded once, settled in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from application.ports.clock import Clock, IdGenerator
+from application.ports.gateway import GatewayEvent, GatewayRegistry
+from application.ports.repositories import InboxEntry
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.use_cases._shared import retry_on_conflict, save_settled
+from domain.errors import NotFound
+from domain.gateway_account import GatewayAccount
+from domain.outcome import SettlementOutcome
+from domain.payment import Payment
+from domain.settlement import settle_dispute, settle_payment, settle_refund
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    duplicate: bool
+    outcome: str
+    event_type: str = ""
+    payment_id: str | None = None
+
+
+async def resolve_webhook_account(uow: UnitOfWork, gateway_ref: str) -> GatewayAccount:
+    """The account named by id, or by kind when exactly one active account has that kind (/callback/stripe)."""
+    account = await uow.gateway_accounts.get(gateway_ref)
+    if account is not None:
+        return account
+    same_kind = [a for a in await uow.gateway_accounts.list(active_only=True) if a.kind == gateway_ref]
+    if len(same_kind) == 1:
+        return same_kind[0]
+    raise NotFound(f"no gateway {gateway_ref}")
+
+
+class HandleGatewayWebhook:
+    """Each (account, event id) takes effect once however often it is delivered: the inbox row and the
+    settlement commit together, so a crash before commit leaves the event for the gateway's retry, and a
+    concurrent duplicate waits on the inbox's unique key and then finds it recorded."""
+
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
+        self._uow, self._registry, self._clock, self._ids = uow, registry, clock, ids
+
+    async def __call__(self, gateway_ref: str, raw_body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        async with self._uow() as uow:
+            account = await resolve_webhook_account(uow, gateway_ref)
+        # Raises InvalidSignature before anything is decoded or stored.
+        event = self._registry.gateway_for(account).parse_webhook(raw_body, headers)
+        return await retry_on_conflict(lambda: self._record_and_settle(account, event))
+
+    async def _record_and_settle(self, account: GatewayAccount, event: GatewayEvent) -> WebhookResult:
+        async with self._uow() as uow:
+            entry = InboxEntry(gateway_account_id=account.id, event_id=event.event_id, type=event.type,
+                               received_at=self._clock.now())
+            if not await uow.webhook_inbox.record(entry):
+                stored = await uow.webhook_inbox.get(account.id, event.event_id)
+                return WebhookResult(duplicate=True, outcome=(stored.outcome if stored else None) or "duplicate",
+                                     event_type=event.type)
+            payment = await self._find_payment(uow, account, event) if event.handled else None
+            if not event.handled:
+                outcome = "ignored"
+            elif payment is None:
+                outcome = "unknown_payment"
+            else:
+                outcome = await self._settle(uow, payment, event)
+            await uow.webhook_inbox.set_outcome(account.id, event.event_id, outcome,
+                                                payment.id if payment else None)
+            await uow.commit()
+            return WebhookResult(duplicate=False, outcome=outcome, event_type=event.type,
+                                 payment_id=payment.id if payment else None)
+
+    async def _find_payment(self, uow: UnitOfWork, account: GatewayAccount, event: GatewayEvent) -> Payment | None:
+        if event.payment_id:
+            by_metadata = await uow.payments.get_for_update(event.payment_id)
+            if by_metadata is not None and by_metadata.gateway_account_id == account.id:
+                return by_metadata
+        gateway_payment_id = event.gateway_payment_id or (event.payment.gateway_payment_id if event.payment else None)
+        if gateway_payment_id:
+            return await uow.payments.find_by_gateway_id(account.id, gateway_payment_id, for_update=True)
+        for refund in event.refunds:
+            holder = await uow.payments.find_by_gateway_refund_id(account.id, refund.gateway_refund_id)
+            if holder is not None:
+                return await uow.payments.get_for_update(holder.id)
+        return None
+
+    async def _settle(self, uow: UnitOfWork, payment: Payment, event: GatewayEvent) -> str:
+        order = await uow.orders.get(payment.order_id)
+        invoice = await uow.invoices.get_for_order(payment.order_id)
+        if order is None or invoice is None:
+            return "unknown_payment"
+        now = self._clock.now()
+        outcomes: list[SettlementOutcome] = []
+        if event.payment is not None:
+            outcomes.append(settle_payment(payment, order, invoice, event.payment, now))
+        for refund in event.refunds:
+            outcomes.append(settle_refund(payment, order, invoice, refund, now, self._ids.new_id("rfd")))
+        if event.dispute is not None:
+            outcomes.append(settle_dispute(payment, order, invoice, event.dispute, now))
+        await save_settled(uow, payment, order, invoice)
+        return _summarise(outcomes)
+
+
+def _summarise(outcomes: list[SettlementOutcome]) -> str:
+    """One word for the inbox: the most telling outcome of everything the event reported."""
+    for worst in (SettlementOutcome.ANOMALY, SettlementOutcome.APPLIED, SettlementOutcome.STALE):
+        if worst in outcomes:
+            return worst.value
+    return SettlementOutcome.UNCHANGED.value
