@@ -1,0 +1,69 @@
+"""UnitOfWork over a MemoryStore: one MemoryTransaction per `async with`, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from adapters.memory.repositories import (
+    MemoryCustomerRepository,
+    MemoryEventFeed,
+    MemoryGatewayAccountRepository,
+    MemoryIdempotencyRecords,
+    MemoryInvoiceRepository,
+    MemoryOrderRepository,
+    MemoryPaymentMethodRepository,
+    MemoryPaymentRepository,
+    MemoryWebhookInbox,
+)
+from adapters.memory.store import MemoryStore, MemoryTransaction
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self._transaction: MemoryTransaction | None = None
+        self.customers = MemoryCustomerRepository(self._current)
+        self.gateway_accounts = MemoryGatewayAccountRepository(self._current)
+        self.payment_methods = MemoryPaymentMethodRepository(self._current)
+        self.orders = MemoryOrderRepository(self._current)
+        self.invoices = MemoryInvoiceRepository(self._current)
+        self.payments = MemoryPaymentRepository(self._current)
+        self.webhook_inbox = MemoryWebhookInbox(self._current)
+        self.events = MemoryEventFeed(self._current)
+        self.idempotency = MemoryIdempotencyRecords(self._current)
+
+    def _current(self) -> MemoryTransaction:
+        if self._transaction is None:
+            raise RuntimeError("the unit of work is used outside `async with`")
+        return self._transaction
+
+    async def __aenter__(self) -> MemoryUnitOfWork:
+        if self._transaction is not None:
+            raise RuntimeError("the unit of work is already open")
+        self._transaction = MemoryTransaction(self.store)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        transaction, self._transaction = self._current(), None
+        transaction.end()  # whatever was not committed is discarded
+
+    async def commit(self) -> None:
+        """Publish and go on in a fresh transaction (as a database connection does after COMMIT)."""
+        self._current().commit()
+        self._transaction = MemoryTransaction(self.store)
+
+    async def rollback(self) -> None:
+        self._current().end()
+        self._transaction = MemoryTransaction(self.store)
+
+
+class MemoryUnitOfWorkFactory:
+    """UnitOfWorkFactory: every unit of work it makes shares one store (one process's "database")."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store if store is not None else MemoryStore()
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store)
