@@ -7,6 +7,7 @@ A crash between the two is repaired by a retry (same key, same gateway object) o
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from application.ports.clock import Clock, IdGenerator
@@ -20,6 +21,7 @@ from application.use_cases._shared import (
     settle_report,
 )
 from application.use_cases.payment_methods import Shopper
+from application.use_cases.saved_cards import RememberCardOfPayment
 from domain.errors import CardDeclined, Conflict, DuplicateRecord, GatewayError, NotFound, ValidationFailed
 from domain.gateway_account import GatewayAccount
 from domain.money import Money
@@ -78,6 +80,13 @@ class PaymentSettler:
         return await retry_on_conflict(settle)
 
 
+async def remember_card_quietly(remember: RememberCardOfPayment, payment: Payment) -> None:
+    """Saving the card is a convenience on top of a payment that already succeeded: a gateway hiccup here
+    must not turn the payment's answer into an error (the webhook of the success tries again)."""
+    with contextlib.suppress(GatewayError):
+        await remember(payment)
+
+
 async def cancel_at_gateway(gateway: PaymentGateway, payment: Payment, clock: Clock) -> PaymentSnapshot:
     """Cancel the payment's intent; if it cannot be canceled (it succeeded meanwhile), report its truth."""
     gateway_payment_id = payment.gateway_payment_id
@@ -103,6 +112,7 @@ class CreatePaymentForOrder:
     def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._registry, self._clock, self._ids = uow, registry, clock, ids
         self._settle = PaymentSettler(uow, clock)
+        self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, command: CreatePaymentCommand) -> PaymentIntentView:
         customer = await get_or_create_customer(self._uow, self._ids, self._clock, command.shopper.reference,
@@ -148,6 +158,7 @@ class CreatePaymentForOrder:
         )
         created = await gateway.create_payment(request, idempotency_key=f"{payment.id}:create")
         settled = await self._settle(payment.id, created.snapshot, client_secret=created.client_secret)
+        await remember_card_quietly(self._remember_card, settled)
         return PaymentIntentView(settled, account, created=live is None)
 
     async def _open(
@@ -184,9 +195,10 @@ class ConfirmPayment:
     """Confirm the payment with a card. A decline is an answer, not an error: the payment comes back in
     requires_payment_method with last_payment_error and can be confirmed again with another card."""
 
-    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._registry, self._clock = uow, registry, clock
         self._settle = PaymentSettler(uow, clock)
+        self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, command: ConfirmPaymentCommand) -> Payment:
         async with self._uow() as uow:
@@ -219,7 +231,9 @@ class ConfirmPayment:
             )
         except CardDeclined:
             snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
-        return await self._settle(payment.id, snapshot)
+        settled = await self._settle(payment.id, snapshot)
+        await remember_card_quietly(self._remember_card, settled)
+        return settled
 
 
 class CapturePayment:

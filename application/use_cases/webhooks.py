@@ -10,6 +10,8 @@ from application.ports.gateway import GatewayEvent, GatewayRegistry
 from application.ports.repositories import InboxEntry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases._shared import retry_on_conflict, save_settled
+from application.use_cases.payments import remember_card_quietly
+from application.use_cases.saved_cards import RememberCardOfPayment
 from domain.errors import NotFound
 from domain.gateway_account import GatewayAccount
 from domain.outcome import SettlementOutcome
@@ -43,13 +45,20 @@ class HandleGatewayWebhook:
 
     def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._registry, self._clock, self._ids = uow, registry, clock, ids
+        self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, gateway_ref: str, raw_body: bytes, headers: Mapping[str, str]) -> WebhookResult:
         async with self._uow() as uow:
             account = await resolve_webhook_account(uow, gateway_ref)
         # Raises InvalidSignature before anything is decoded or stored.
         event = self._registry.gateway_for(account).parse_webhook(raw_body, headers)
-        return await retry_on_conflict(lambda: self._record_and_settle(account, event))
+        result = await retry_on_conflict(lambda: self._record_and_settle(account, event))
+        if result.outcome == SettlementOutcome.APPLIED.value and result.payment_id:
+            async with self._uow() as uow:
+                payment = await uow.payments.get(result.payment_id)
+            if payment is not None:
+                await remember_card_quietly(self._remember_card, payment)
+        return result
 
     async def _record_and_settle(self, account: GatewayAccount, event: GatewayEvent) -> WebhookResult:
         async with self._uow() as uow:
