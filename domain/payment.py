@@ -61,8 +61,11 @@ PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
         {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.PROCESSING, _S.REQUIRES_CAPTURE, _S.SUCCEEDED,
          _S.CANCELED}
     ),
+    # Reports can skip states hexpay never saw: after a failed attempt (processing -> requires_payment_method) the
+    # shopper may attach a card before confirming, so requires_confirmation is one unseen report away.
     _S.PROCESSING: frozenset(
-        {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_ACTION, _S.REQUIRES_CAPTURE, _S.SUCCEEDED, _S.CANCELED}
+        {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION, _S.REQUIRES_CAPTURE, _S.SUCCEEDED,
+         _S.CANCELED}
     ),
     # A capture can be processed asynchronously; an authorization is never declined after the fact.
     _S.REQUIRES_CAPTURE: frozenset({_S.PROCESSING, _S.SUCCEEDED, _S.CANCELED}),
@@ -139,6 +142,7 @@ class Payment:
     next_action: NextAction | None = None
     observed_at: datetime | None = None
     failed_attempts: int = 0
+    confirmation_attempts: int = 0
     version: int = 0
     refunds: list[Refund] = field(default_factory=list)
     disputes: list[Dispute] = field(default_factory=list)
@@ -215,8 +219,8 @@ class Payment:
 
     @property
     def confirmation_key(self) -> str:
-        """Idempotency key of the next confirm: stable across retries, new after each decline."""
-        return f"{self.id}:confirm:{self.failed_attempts}"
+        """Idempotency key of the confirmation started last (see start_confirmation)."""
+        return f"{self.id}:confirm:{self.confirmation_attempts}"
 
     def refund(self, refund_id: str) -> Refund:
         for refund in self.refunds:
@@ -239,6 +243,15 @@ class Payment:
             raise IllegalTransition("payment", self.status.value, "confirm")
         self.payment_method_id = payment_method_id
         self.gateway_payment_method_id = gateway_payment_method_id
+
+    def start_confirmation(self) -> str:
+        """Number a new confirmation attempt and return its idempotency key. Each attempt gets its own key:
+        reusing the previous one would replay the gateway's cached answer to an attempt that has since failed
+        (a 3-D Secure failure the webhook has not told us about yet). One intent can only succeed once, so a
+        new attempt can never charge twice."""
+        self.ensure_confirmable()
+        self.confirmation_attempts += 1
+        return self.confirmation_key
 
     def ensure_confirmable(self) -> None:
         if self.status not in (_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION):
@@ -284,12 +297,15 @@ class Payment:
         self.events.extend(refund.pop_events())
         self.updated_at = now
 
-    def apply(self, snapshot: PaymentSnapshot, now: datetime) -> SettlementOutcome:
+    def apply(self, snapshot: PaymentSnapshot, now: datetime, *, direct_answer: bool = False) -> SettlementOutcome:
         """Settle one report of the gateway's state.
 
         Guarantees: a report whose amount or currency disagree changes nothing but an anomaly event; a final
         state is never left; an older report never overrides a newer one (a late payment_failed after
         succeeded is ignored); the same report twice changes nothing; amount_received never decreases.
+        direct_answer marks the gateway's answer to our own call (or a fresh read): it describes the state
+        after everything observed up to the same instant, so it also wins a tie on observed_at (gateways
+        stamp events in whole seconds, and a create and a declined confirm often share one).
         """
         if snapshot.currency != self.currency or snapshot.amount != self.amount:
             return self._anomaly(
@@ -302,9 +318,10 @@ class Payment:
         ):
             return self._anomaly("report is about another gateway intent", now)
 
-        newer = self.observed_at is None or (snapshot.observed_at, _PROGRESS[snapshot.status]) > (
-            self.observed_at,
-            _PROGRESS[self.status],
+        newer = (
+            self.observed_at is None
+            or (snapshot.observed_at, _PROGRESS[snapshot.status]) > (self.observed_at, _PROGRESS[self.status])
+            or (direct_answer and snapshot.observed_at >= self.observed_at)
         )
         if self.status.is_final:
             if snapshot.status is not self.status:
