@@ -22,7 +22,7 @@ MAX_NETWORK_RETRIES = 2
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 
-def stripe_client_for(account: GatewayAccount, http_client: stripe.HTTPXClient) -> stripe.StripeClient:
+def stripe_client_for(account: GatewayAccount, http_client: stripe.HTTPClient) -> stripe.StripeClient:
     """A client bound to this account's secret key (and, in tests, to a Stripe-compatible server's api_base)."""
     base_addresses: BaseAddresses = {}
     if account.credentials.api_base:
