@@ -284,10 +284,10 @@ def refund_histories(
     if not succeeded:
         raise ValueError("only a succeeded payment history has refunds")
     first = succeeded[0]
-    histories = []
-    for amount in draw(refund_amounts(first.amount_received, max_refunds=max_refunds)):
-        histories.append(draw(refund_history(
-            amount=amount, currency=first.currency, gateway_payment_id=first.gateway_payment_id,
-            start=first.observed_at,
-        )))
-    return histories
+    amounts = draw(refund_amounts(first.amount_received, max_refunds=max_refunds))
+    refund_ids = draw(st.lists(ids("re"), min_size=len(amounts), max_size=len(amounts), unique=True))
+    return [
+        draw(refund_history(amount=amount, currency=first.currency, gateway_refund_id=re_id,
+                            gateway_payment_id=first.gateway_payment_id, start=first.observed_at))
+        for amount, re_id in zip(amounts, refund_ids, strict=True)
+    ]
