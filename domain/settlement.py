@@ -19,10 +19,11 @@ from domain.refund import RefundSnapshot
 
 
 def settle_payment(
-    payment: Payment, order: Order, invoice: Invoice, snapshot: PaymentSnapshot, now: datetime
+    payment: Payment, order: Order, invoice: Invoice, snapshot: PaymentSnapshot, now: datetime,
+    *, direct_answer: bool = False,
 ) -> SettlementOutcome:
     """Apply a payment report and bring the order and its invoice in line with the payment."""
-    outcome = payment.apply(snapshot, now)
+    outcome = payment.apply(snapshot, now, direct_answer=direct_answer)
     if outcome is SettlementOutcome.ANOMALY:
         return outcome
     cascade(payment, order, invoice, now)

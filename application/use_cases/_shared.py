@@ -107,14 +107,15 @@ def gateway_of(registry: GatewayRegistry, account: GatewayAccount) -> PaymentGat
 
 
 async def settle_report(
-    uow: UnitOfWork, payment: Payment, snapshot: PaymentSnapshot, clock: Clock
+    uow: UnitOfWork, payment: Payment, snapshot: PaymentSnapshot, clock: Clock, *, direct_answer: bool = True
 ) -> SettlementOutcome:
-    """Settle a payment report on a payment loaded under lock in this uow, cascading to order and invoice."""
+    """Settle the gateway's answer to our call (or a fresh read) on a payment loaded under lock in this uow,
+    cascading to order and invoice. Webhook events go through domain.settlement directly."""
     order = await uow.orders.get(payment.order_id)
     invoice = await uow.invoices.get_for_order(payment.order_id)
     if order is None or invoice is None:
         raise NotFound(f"order of payment {payment.id} not found")
-    outcome = settle_payment(payment, order, invoice, snapshot, clock.now())
+    outcome = settle_payment(payment, order, invoice, snapshot, clock.now(), direct_answer=direct_answer)
     await save_settled(uow, payment, order, invoice)
     return outcome
 

@@ -137,9 +137,9 @@ class CreatePaymentForOrder:
 
         gateway = self._registry.gateway_for(account)
         gateway.validate_amount(order.total)
-        gateway_customer_id = None
-        if method is not None or command.save_card:
-            gateway_customer_id = await ensure_gateway_customer(self._uow, gateway, customer, account)
+        # The intent always carries the shopper's gateway customer: a saved card can only pay an intent of
+        # its own customer, and a card saved by this payment is attached there.
+        gateway_customer_id = await ensure_gateway_customer(self._uow, gateway, customer, account)
 
         payment = live or await self._open(command, order.customer_id, order.total.amount, order.currency, method)
         if payment.gateway_payment_id is not None:  # a concurrent request won the race and finished
@@ -221,19 +221,35 @@ class ConfirmPayment:
         if gateway_payment_method_id is None:
             raise ValidationFailed("payment_method_id is required: the payment has no card yet")
         gateway = self._registry.gateway_for(account)
+        idempotency_key = await self._start_attempt(payment.id)
         try:
             snapshot = await gateway.confirm_payment(
                 gateway_payment_id=payment.gateway_payment_id,
                 gateway_payment_method_id=gateway_payment_method_id,
                 return_url=command.return_url,
-                # New key after each decline, and per card: a retry of the same attempt reuses it.
-                idempotency_key=f"{payment.confirmation_key}:{gateway_payment_method_id}",
+                idempotency_key=idempotency_key,
             )
         except CardDeclined:
             snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
         settled = await self._settle(payment.id, snapshot)
         await remember_card_quietly(self._remember_card, settled)
         return settled
+
+
+    async def _start_attempt(self, payment_id: str) -> str:
+        """Persist the attempt number before calling the gateway, so the key is never handed out twice."""
+
+        async def start() -> str:
+            async with self._uow() as uow:
+                payment = await uow.payments.get_for_update(payment_id)
+                if payment is None:
+                    raise NotFound(f"no payment {payment_id}")
+                key = payment.start_confirmation()
+                await uow.payments.update(payment)
+                await uow.commit()
+                return key
+
+        return await retry_on_conflict(start)
 
 
 class CapturePayment:
