@@ -141,16 +141,21 @@ class Order:
         self._move(OrderStatus.CANCELED)
         self.events.append(OrderCanceled(occurred_at=now, order_id=self.id))
 
-    def record_refunded_amount(self, amount_refunded: int, now: datetime) -> None:
-        """Follow the total refunded on the order's payment: paid, partially_refunded or refunded."""
+    def record_refunded_amount(self, amount_refunded: int, now: datetime, *, amount_paid: int | None = None) -> None:
+        """Follow the total refunded on the order's payment: paid, partially_refunded or refunded.
+
+        amount_paid is what the payment collected (less than the total after a partial capture); giving all of it
+        back refunds the order. Without it the order's total is assumed.
+        """
         if self.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED):
             return
         if amount_refunded == self.amount_refunded:
             return
         previous = self.amount_refunded
+        collected = self.total.amount if amount_paid is None else amount_paid
         if amount_refunded <= 0:
             target = OrderStatus.PAID
-        elif amount_refunded >= self.total.amount:
+        elif amount_refunded >= collected:
             target = OrderStatus.REFUNDED
         else:
             target = OrderStatus.PARTIALLY_REFUNDED

@@ -68,7 +68,8 @@ def cascade(payment: Payment, order: Order, invoice: Invoice, now: datetime) -> 
         return
     if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE):
         invoice.pay(Money(payment.amount_received, payment.currency), now)
-    order.record_refunded_amount(payment.amount_refunded + payment.amount_lost_to_disputes, now)
+    order.record_refunded_amount(payment.amount_refunded + payment.amount_lost_to_disputes, now,
+                                 amount_paid=payment.amount_received)
 
 
 def _flag_once(payment: Payment, reason: str, now: datetime) -> None:
