@@ -132,16 +132,10 @@ class StripePaymentGateway:
         return mapping.gateway_payment_method(_plain(method))
 
     async def detach_payment_method(self, *, gateway_payment_method_id: str, idempotency_key: str) -> None:
-        try:
-            await self._v1.payment_methods.detach_async(gateway_payment_method_id,
-                                                        options=self._options(idempotency_key))
-        except stripe.InvalidRequestError as exc:
-            # Already detached (a retry, or removed at the dashboard) is what was asked for.
-            method = await self._call(self._v1.payment_methods.retrieve_async(gateway_payment_method_id))
-            if _plain(method).get("customer") is not None:
-                raise translate(exc) from exc
-        except stripe.StripeError as exc:
-            raise translate(exc) from exc
+        # A retry with the same key gets Stripe's stored answer; a second detach under a new key is an error at
+        # Stripe (detaching is permanent) and is reported as one.
+        await self._call(self._v1.payment_methods.detach_async(gateway_payment_method_id,
+                                                               options=self._options(idempotency_key)))
 
     async def set_default_payment_method(
         self, *, gateway_customer_id: str, gateway_payment_method_id: str, idempotency_key: str

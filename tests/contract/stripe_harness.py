@@ -4,19 +4,14 @@ One localstripe per test session (tests.integration.localstripe_server); per tes
 receiver on 127.0.0.1 registered as localstripe's webhook endpoint, and a fresh adapter bound to it through
 api_base, exactly as a real account is configured.
 
-What localstripe cannot do like Stripe, and so is left out of `capabilities` (the suite runs those cases on the
-sandbox only):
+localstripe runs with the gaps listed in tests/integration/localstripe_patches.py filled (parameters it refuses,
+confirm with a payment method, Stripe's decline codes at payment time, partial capture, refund limits, payment
+method rules). What it
+still cannot do like Stripe is left out of `capabilities`, so the suite runs those cases on the sandbox only:
 - "idempotency": it ignores Idempotency-Key; the same key twice creates two objects.
 - "webhook_events": it sends payment_intent.succeeded and payment_intent.payment_failed only (and events hexpay
-  ignores, such as customer.created); nothing for requires_action, canceled, capture or refunds.
-- "decline_codes": a declined charge has code card_declined but never a decline_code (Stripe sends
-  generic_decline, insufficient_funds...), and 4000000000000002 / 4000000000009995 are declined when attached,
-  never at payment time.
+  ignores, such as customer.created); nothing for requires_action, amount_capturable_updated, canceled or refunds.
 - "redirect_3ds": 3-D Secure is always the use_stripe_sdk handoff, never a redirect_to_url next action.
-- "partial_capture": it books an uncaptured remainder as a refund, so amount_refunded disagrees with Stripe's.
-What it can, it declares: "webhooks" (signed deliveries, checked with hexpay's verifier), "search" (find_payment
-works, through the adapter's list fallback since localstripe has no search endpoint), "decline_at_attach",
-"three_d_secure", "manual_capture", "refunds", "saved_cards".
 """
 
 from __future__ import annotations
@@ -39,7 +34,8 @@ from tests.contract.gateway_harness import DeliveredWebhook
 from tests.integration.localstripe_server import PUBLISHABLE_KEY, SECRET_KEY, LocalStripeServer, shared_localstripe
 
 CAPABILITIES = frozenset({
-    "webhooks", "search", "decline_at_attach", "three_d_secure", "manual_capture", "refunds", "saved_cards",
+    "saved_cards", "decline_at_attach", "three_d_secure", "decline_codes", "manual_capture", "partial_capture",
+    "refunds", "refund_limits", "payment_method_rules", "webhooks", "search",
 })
 WEBHOOK_NAME = "hexpay"  # one registration, re-pointed at each test's receiver
 # localstripe posts each event one second after it happens (webhooks.py: asyncio.sleep(1)).
