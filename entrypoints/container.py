@@ -41,6 +41,7 @@ from application.use_cases.reconcile import Reconcile
 from application.use_cases.refunds import RefundPayment
 from application.use_cases.webhooks import HandleGatewayWebhook
 from entrypoints.gateways import build_gateway_registry
+from entrypoints.http.sandbox_delivery import InProcessWebhookSender
 from entrypoints.settings import Settings
 
 
@@ -54,7 +55,10 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine=engine, secret_box=secret_box)
 
-    sandbox_network = providers.Singleton(SandboxNetwork, public_base_url=settings.provided.public_base_url)
+    # The sandbox posts its signed webhooks to the app itself; create_app attaches the app to the sender.
+    webhook_sender = providers.Singleton(InProcessWebhookSender)
+    sandbox_network = providers.Singleton(SandboxNetwork, public_base_url=settings.provided.public_base_url,
+                                          deliver=webhook_sender)
     gateway_registry: providers.Provider[EntryPointGatewayRegistry] = providers.Singleton(
         build_gateway_registry, sandbox_network=sandbox_network
     )

@@ -1,0 +1,96 @@
+"""The Litestar application: routes, error handling, and the layers around them.
+
+Outermost first, every request passes: RequestObserver (request id, log line, metrics) -> BodyLimit (1 MiB by
+Content-Length) -> BrowserCors (shopper and sandbox paths only) -> Litestar (routing, problem+json for every
+error) -> IdempotencyMiddleware (POSTs with an Idempotency-Key) -> guards (admin token / shopper JWT) -> the
+controller, which maps the body to a command, calls the use case and maps its answer back.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.http.controllers.admin_events import AdminEventsController
+from entrypoints.http.controllers.admin_gateways import AdminGatewaysController
+from entrypoints.http.controllers.admin_invoices import AdminInvoicesController
+from entrypoints.http.controllers.admin_orders import AdminOrdersController
+from entrypoints.http.controllers.admin_payments import AdminPaymentsController, AdminReconcileController
+from entrypoints.http.controllers.operations import live, metrics, ready
+from entrypoints.http.controllers.sandbox import SandboxController
+from entrypoints.http.controllers.shopper_orders import ShopperOrdersController
+from entrypoints.http.controllers.shopper_payment_methods import ShopperPaymentMethodsController
+from entrypoints.http.controllers.store_payments import StorePaymentsController, storefront_gateways
+from entrypoints.http.controllers.webhooks import receive_webhook
+from entrypoints.http.cors import BrowserCors
+from entrypoints.http.dependencies import dependencies
+from entrypoints.http.idempotency import IdempotencyMiddleware
+from entrypoints.http.limits import MAX_BODY_BYTES, BodyLimit
+from entrypoints.http.metrics import HttpMetrics
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.request_log import RequestObserver
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
+
+ROUTES: list[Any] = [
+    AdminGatewaysController, AdminOrdersController, AdminInvoicesController, AdminPaymentsController,
+    AdminReconcileController, AdminEventsController,
+    ShopperPaymentMethodsController, ShopperOrdersController, StorePaymentsController, storefront_gateways,
+    receive_webhook, SandboxController, live, ready, metrics,
+]
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="hexpay",
+        version="1.0.0",
+        description="Payments and invoicing: saved cards, orders with invoices, payments with 3-D Secure, refunds, "
+                    "webhooks settled exactly once. Every error is application/problem+json.",
+        path="/schema",
+        render_plugins=[JsonRenderPlugin()],
+        components=Components(security_schemes={
+            "admin": SecurityScheme(type="http", scheme="bearer", description="HEXPAY_ADMIN_TOKEN"),
+            "shopper": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                      description="HS256 JWT signed with HEXPAY_JWT_SECRET"),
+        }),
+        use_handler_docstrings=False,
+    )
+
+
+async def _close(container: Container) -> None:
+    """At shutdown: the gateway adapters' HTTP pools, then the database pool."""
+    registry = container.gateway_registry()
+    close = getattr(registry, "aclose", None)
+    if close is not None:
+        await close()
+    await container.engine().dispose()
+
+
+def create_app(container: Container) -> Litestar:
+    metrics = HttpMetrics()
+    app = Litestar(
+        route_handlers=ROUTES,
+        dependencies=dependencies(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(IdempotencyMiddleware, container=container)],
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=_openapi(),
+        state=State({"container": container, "metrics": metrics}),
+        on_shutdown=[partial(_close, container)],
+        logging_config=None,
+    )
+    settings = container.settings()
+    inner = app.asgi_handler
+    if settings.cors_origins:
+        inner = BrowserCors(inner, settings.cors_origins)
+    app.asgi_handler = RequestObserver(BodyLimit(inner), metrics)
+    container.webhook_sender().attach(app)
+    return app

@@ -1,0 +1,96 @@
+"""Who is calling: the shop backend (admin bearer token) or a shopper (HS256 JWT).
+
+Both checks say only yes or no: a missing, wrong, expired or forged credential is the same 401, whatever the
+reason. The same functions serve the guards and the idempotency layer (which keys its records by caller).
+A shopper JWT on an admin route, or the admin token on a shopper route, is simply a wrong credential: 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from application.use_cases.payment_methods import Shopper
+from entrypoints.http.problems import Unauthenticated
+from entrypoints.settings import Settings
+
+ADMIN = "admin"
+SHOPPER = "shopper"
+PUBLIC = "public"
+ALGORITHMS = ["HS256"]  # pinned: "none", RS256 and every other algorithm are refused
+MAX_REFERENCE = 255
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def is_admin(token: str | None, settings: Settings) -> bool:
+    if token is None:
+        return False
+    return hmac.compare_digest(token.encode(), settings.admin_token.encode())
+
+
+def shopper_of(token: str | None, settings: Settings) -> Shopper | None:
+    """The shopper a valid token names; None for anything else. `exp` and the subject claim are required."""
+    if token is None:
+        return None
+    claim = settings.jwt_subject_claim
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=ALGORITHMS, options={"require": ["exp", claim]}
+        )
+    except jwt.PyJWTError:
+        return None
+    reference = claims.get(claim)
+    # A shop's own tokens may name the user with a number (user_id: 42).
+    if isinstance(reference, bool) or not isinstance(reference, str | int):
+        return None
+    reference = str(reference)
+    if not reference or len(reference) > MAX_REFERENCE:
+        return None
+    email = claims.get("email")
+    return Shopper(reference=reference, email=email if isinstance(email, str) and email else None)
+
+
+def caller_of(audience: str | None, headers: Mapping[str, str], settings: Settings) -> str | None:
+    """The key an idempotency record is kept under; None when the credential the route needs is not valid."""
+    token = bearer_token(headers)
+    if audience == ADMIN:
+        return ADMIN if is_admin(token, settings) else None
+    if audience == SHOPPER:
+        shopper = shopper_of(token, settings)
+        return f"{SHOPPER}:{shopper.reference}" if shopper else None
+    return PUBLIC
+
+
+def _settings(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
+    settings: Settings = connection.app.state.container.settings()
+    return settings
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not is_admin(bearer_token(connection.headers), _settings(connection)):
+        raise Unauthenticated()
+
+
+def require_shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Runs before the body is read, so an unauthenticated caller learns nothing from a validation error."""
+    shopper = shopper_of(bearer_token(connection.headers), _settings(connection))
+    if shopper is None:
+        raise Unauthenticated()
+    connection.state.shopper = shopper
+
+
+async def provide_shopper(request: ASGIConnection[Any, Any, Any, Any]) -> Shopper:
+    shopper: Shopper = request.state.shopper
+    return shopper

@@ -1,0 +1,1 @@
+"""Controllers: HTTP <-> use case, nothing else. One file per resource."""

@@ -1,0 +1,28 @@
+"""Shop backend: the domain event feed, in commit order."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from application.use_cases.event_feed import MAX_PAGE, ListEvents
+from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.schemas.events import EventList, event_list
+
+
+class AdminEventsController(Controller):
+    path = "/api/v1/admin/events"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @get("/", summary="Domain events after a cursor")
+    async def list_after(
+        self,
+        list_events: ListEvents,
+        after: str | None = Parameter(default=None, max_length=255),
+        limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
+    ) -> EventList:
+        return event_list(await list_events(after, limit))

@@ -1,0 +1,56 @@
+"""Shop backend: gateway accounts."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from application.use_cases.gateway_accounts import (
+    GetGatewayAccount,
+    ListGatewayAccounts,
+    RegisterGatewayAccount,
+    UpdateGatewayAccount,
+)
+from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.schemas.common import MAX_PAGE, page_of
+from entrypoints.http.schemas.gateways import (
+    GatewayIn,
+    GatewayList,
+    GatewayOut,
+    GatewayPatch,
+    gateway_out,
+    register_command,
+    update_command,
+)
+
+
+class AdminGatewaysController(Controller):
+    path = "/api/v1/admin/gateways"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @post("/", status_code=201, summary="Register a gateway account")
+    async def register(self, data: GatewayIn, register_gateway: RegisterGatewayAccount) -> GatewayOut:
+        return gateway_out(await register_gateway(register_command(data)))
+
+    @get("/", summary="List gateway accounts")
+    async def list_all(
+        self,
+        list_gateways: ListGatewayAccounts,
+        limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
+        starting_after: str | None = Parameter(default=None, max_length=255),
+    ) -> GatewayList:
+        accounts, has_more = page_of(await list_gateways(), id_of=lambda a: a.id, limit=limit,
+                                     starting_after=starting_after)
+        return GatewayList(data=[gateway_out(a) for a in accounts], has_more=has_more)
+
+    @get("/{gateway_id:str}", summary="Get a gateway account")
+    async def get_one(self, gateway_id: str, get_gateway: GetGatewayAccount) -> GatewayOut:
+        return gateway_out(await get_gateway(gateway_id))
+
+    @patch("/{gateway_id:str}", summary="Update a gateway account")
+    async def update(self, gateway_id: str, data: GatewayPatch, update_gateway: UpdateGatewayAccount) -> GatewayOut:
+        return gateway_out(await update_gateway(update_command(gateway_id, data)))

@@ -1,0 +1,31 @@
+"""Shop backend: invoices."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from application.use_cases.invoices import GetInvoice, MarkInvoiceUncollectible, VoidInvoice
+from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.schemas.orders import InvoiceOut, invoice_out
+
+
+class AdminInvoicesController(Controller):
+    path = "/api/v1/admin/invoices"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @get("/{invoice_id:str}", summary="Get an invoice")
+    async def get_one(self, invoice_id: str, get_invoice: GetInvoice) -> InvoiceOut:
+        return invoice_out(await get_invoice(invoice_id))
+
+    @post("/{invoice_id:str}/void/", status_code=200, summary="Void an open or uncollectible invoice")
+    async def void(self, invoice_id: str, void_invoice: VoidInvoice) -> InvoiceOut:
+        return invoice_out(await void_invoice(invoice_id))
+
+    @post("/{invoice_id:str}/mark-uncollectible/", status_code=200, summary="Mark an open invoice uncollectible")
+    async def mark_uncollectible(self, invoice_id: str,
+                                 mark_invoice_uncollectible: MarkInvoiceUncollectible) -> InvoiceOut:
+        return invoice_out(await mark_invoice_uncollectible(invoice_id))

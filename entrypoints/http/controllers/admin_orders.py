@@ -1,0 +1,31 @@
+"""Shop backend: orders (each with its invoice)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from application.use_cases.orders import CancelOrder, CreateOrder, GetOrder
+from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
+from entrypoints.http.schemas.orders import OrderIn, OrderOut, create_command, order_out
+
+
+class AdminOrdersController(Controller):
+    path = "/api/v1/admin/orders"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @post("/", status_code=201, summary="Create an order and open its invoice")
+    async def create(self, data: OrderIn, create_order: CreateOrder) -> OrderOut:
+        return order_out(await create_order(create_command(data)))
+
+    @get("/{order_id:str}", summary="Get an order")
+    async def get_one(self, order_id: str, get_order: GetOrder) -> OrderOut:
+        return order_out(await get_order(order_id))
+
+    @post("/{order_id:str}/cancel/", status_code=200, responses=GATEWAY_ERRORS,
+          summary="Cancel an unpaid order (its invoice is voided, a live payment canceled at the gateway)")
+    async def cancel(self, order_id: str, cancel_order: CancelOrder) -> OrderOut:
+        return order_out(await cancel_order(order_id))

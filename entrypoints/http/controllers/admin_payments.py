@@ -1,0 +1,61 @@
+"""Shop backend: payments (capture, cancel, refund) and reconciliation."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
+from application.use_cases.reconcile import Reconcile
+from application.use_cases.refunds import RefundPayment
+from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
+from entrypoints.http.schemas.payments import (
+    CaptureIn,
+    PaymentOut,
+    ReconcileOut,
+    RefundIn,
+    RefundOut,
+    payment_out,
+    refund_command,
+    refund_out,
+)
+
+
+class AdminPaymentsController(Controller):
+    path = "/api/v1/admin/payments"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @get("/{payment_id:str}", summary="Get a payment")
+    async def get_one(self, payment_id: str, get_payment: GetPayment) -> PaymentOut:
+        return payment_out(await get_payment(payment_id))
+
+    @post("/{payment_id:str}/capture/", status_code=200, responses=GATEWAY_ERRORS,
+          summary="Capture an authorized payment (all of it, or `amount`)")
+    async def capture(self, payment_id: str, capture_payment: CapturePayment,
+                      data: CaptureIn | None = None) -> PaymentOut:
+        return payment_out(await capture_payment(payment_id, data.amount if data else None))
+
+    @post("/{payment_id:str}/cancel/", status_code=200, responses=GATEWAY_ERRORS, summary="Cancel a payment")
+    async def cancel(self, payment_id: str, cancel_payment: CancelPayment) -> PaymentOut:
+        return payment_out(await cancel_payment(payment_id))
+
+    @post("/{payment_id:str}/refunds/", status_code=201, responses=GATEWAY_ERRORS,
+          summary="Refund a succeeded payment (what is still refundable, or `amount`)")
+    async def refund(self, payment_id: str, refund_payment: RefundPayment, data: RefundIn | None = None) -> RefundOut:
+        return refund_out(await refund_payment(refund_command(payment_id, data)))
+
+
+class AdminReconcileController(Controller):
+    path = "/api/v1/admin/reconcile"
+    guards = [require_admin]
+    opt = {"audience": ADMIN}
+    tags = ["admin"]
+    responses = ADMIN_ERRORS
+
+    @post("/", status_code=200, summary="Re-read from the gateway what stayed non-final too long")
+    async def reconcile_now(self, reconcile: Reconcile) -> ReconcileOut:
+        result = await reconcile()
+        return ReconcileOut(checked=result.checked, changed=result.changed, failed=result.failed)

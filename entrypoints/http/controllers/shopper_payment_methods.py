@@ -1,0 +1,70 @@
+"""Shopper: saved cards (the caller's own only; anyone else's reads as missing)."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+
+from application.use_cases.payment_methods import (
+    ListPaymentMethods,
+    RemovePaymentMethod,
+    SavePaymentMethod,
+    SetDefaultPaymentMethod,
+    Shopper,
+    UpdatePaymentMethod,
+)
+from entrypoints.http.auth import SHOPPER, require_shopper
+from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
+from entrypoints.http.schemas.common import MAX_PAGE, page_of
+from entrypoints.http.schemas.payment_methods import (
+    PaymentMethodIn,
+    PaymentMethodList,
+    PaymentMethodOut,
+    PaymentMethodPatch,
+    payment_method_out,
+    save_command,
+    update_command,
+)
+
+
+class ShopperPaymentMethodsController(Controller):
+    path = "/api/v1/me/payment-methods"
+    guards = [require_shopper]
+    opt = {"audience": SHOPPER}
+    tags = ["shopper"]
+    responses = SHOPPER_ERRORS
+
+    @get("/", summary="The caller's saved cards")
+    async def list_mine(
+        self,
+        shopper: Shopper,
+        list_payment_methods: ListPaymentMethods,
+        limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
+        starting_after: str | None = Parameter(default=None, max_length=255),
+    ) -> PaymentMethodList:
+        methods, has_more = page_of(await list_payment_methods(shopper), id_of=lambda m: m.id, limit=limit,
+                                    starting_after=starting_after)
+        return PaymentMethodList(data=[payment_method_out(m) for m in methods], has_more=has_more)
+
+    @post("/", status_code=201, responses=GATEWAY_ERRORS,
+          summary="Save a card tokenised by the gateway (attached to the caller's gateway customer)")
+    async def save(self, data: PaymentMethodIn, shopper: Shopper,
+                   save_payment_method: SavePaymentMethod) -> PaymentMethodOut:
+        return payment_method_out(await save_payment_method(save_command(shopper, data)))
+
+    @patch("/{payment_method_id:str}", responses=GATEWAY_ERRORS, summary="Update a saved card")
+    async def update(self, payment_method_id: str, data: PaymentMethodPatch, shopper: Shopper,
+                     update_payment_method: UpdatePaymentMethod) -> PaymentMethodOut:
+        return payment_method_out(await update_payment_method(update_command(shopper, payment_method_id, data)))
+
+    @delete("/{payment_method_id:str}", status_code=204, responses=GATEWAY_ERRORS,
+            summary="Remove a saved card (detached at the gateway)")
+    async def remove(self, payment_method_id: str, shopper: Shopper,
+                     remove_payment_method: RemovePaymentMethod) -> None:
+        await remove_payment_method(shopper, payment_method_id)
+
+    @post("/{payment_method_id:str}/default/", status_code=200, responses=GATEWAY_ERRORS,
+          summary="Make a saved card the default")
+    async def make_default(self, payment_method_id: str, shopper: Shopper,
+                           set_default_payment_method: SetDefaultPaymentMethod) -> PaymentMethodOut:
+        return payment_method_out(await set_default_payment_method(shopper, payment_method_id))

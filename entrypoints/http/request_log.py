@@ -1,0 +1,64 @@
+"""The outermost layer of every request: its id, its log line and its metrics.
+
+The line carries the route template (not the path: ids in paths would make every line unique and every metric
+label a new series), the method, the status and the duration; never headers, query string or body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from entrypoints.http.metrics import HttpMetrics
+
+REQUEST_ID = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+UNMATCHED = "unmatched"
+
+_log = logging.getLogger("hexpay.http")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-Id when it is a sane token (so traces join up across services), else a new one."""
+    for name, value in scope["headers"]:
+        if name.lower() == REQUEST_ID.encode():
+            text = value.decode("latin-1")
+            if _VALID_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app dies before answering
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID.encode(), request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("path_template") or UNMATCHED
+            method = scope["method"]
+            self.metrics.observe_request(method, route, status, seconds)
+            _log.info("request", extra={"request_id": request_id, "method": method, "route": route,
+                                        "status": status, "duration_ms": round(seconds * 1000, 2)})

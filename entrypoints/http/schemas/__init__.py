@@ -1,0 +1,1 @@
+"""msgspec Structs: the JSON shapes of API.md, and the explicit mappings between them and commands/domain objects."""
