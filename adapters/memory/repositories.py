@@ -6,7 +6,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from adapters.memory.store import MemoryTransaction
 from application.ports.repositories import IdempotencyRecord, InboxEntry, Page, StoredEvent
@@ -52,7 +52,7 @@ class MemoryCustomerRepository(_Repository):
     table = "customers"
 
     async def get(self, customer_id: str) -> Customer | None:
-        return self._get(customer_id)
+        return cast(Customer | None, self._get(customer_id))
 
     async def get_by_reference(self, reference: str) -> Customer | None:
         found = self._find(lambda c: c.reference == reference)
@@ -69,7 +69,7 @@ class MemoryGatewayAccountRepository(_Repository):
     table = "gateway_accounts"
 
     async def get(self, account_id: str) -> GatewayAccount | None:
-        return self._get(account_id)
+        return cast(GatewayAccount | None, self._get(account_id))
 
     async def list(self, *, active_only: bool = False) -> list[GatewayAccount]:
         found = self._find(lambda a: a.is_active or not active_only)
@@ -86,7 +86,7 @@ class MemoryPaymentMethodRepository(_Repository):
     table = "payment_methods"
 
     async def get(self, payment_method_id: str) -> PaymentMethod | None:
-        return self._get(payment_method_id)
+        return cast(PaymentMethod | None, self._get(payment_method_id))
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[PaymentMethod]:
         found = self._find(lambda m: m.customer_id == customer_id and not m.detached)
@@ -108,14 +108,14 @@ class MemoryOrderRepository(_Repository):
     table = "orders"
 
     async def get(self, order_id: str) -> Order | None:
-        return self._get(order_id)
+        return cast(Order | None, self._get(order_id))
 
     async def get_for_update(self, order_id: str) -> Order | None:
         tx = self._tx()
         if tx.row(self.table, order_id) is None:
             return None
         await tx.lock_row(self.table, order_id)
-        return self._get(order_id)
+        return cast(Order | None, self._get(order_id))
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
         found = self._find(lambda o: o.customer_id == customer_id)
@@ -132,7 +132,7 @@ class MemoryInvoiceRepository(_Repository):
     table = "invoices"
 
     async def get(self, invoice_id: str) -> Invoice | None:
-        return self._get(invoice_id)
+        return cast(Invoice | None, self._get(invoice_id))
 
     async def get_for_order(self, order_id: str) -> Invoice | None:
         found = self._find(lambda i: i.order_id == order_id)
@@ -158,14 +158,14 @@ class MemoryPaymentRepository(_Repository):
     table = "payments"
 
     async def get(self, payment_id: str) -> Payment | None:
-        return self._get(payment_id)
+        return cast(Payment | None, self._get(payment_id))
 
     async def get_for_update(self, payment_id: str) -> Payment | None:
         tx = self._tx()
         if tx.row(self.table, payment_id) is None:
             return None
         await tx.lock_row(self.table, payment_id)
-        return self._get(payment_id)
+        return cast(Payment | None, self._get(payment_id))
 
     async def find_by_gateway_id(
         self, gateway_account_id: str, gateway_payment_id: str, *, for_update: bool = False
@@ -237,7 +237,7 @@ class MemoryWebhookInbox(_Repository):
                row.version + 1)
 
     async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None:
-        return self._get((gateway_account_id, event_id))
+        return cast(InboxEntry | None, self._get((gateway_account_id, event_id)))
 
 
 class MemoryEventFeed(_Repository):

@@ -16,21 +16,32 @@ from adapters.memory.repositories import (
     MemoryWebhookInbox,
 )
 from adapters.memory.store import MemoryStore, MemoryTransaction
+from application.ports.repositories import (
+    CustomerRepository,
+    EventFeed,
+    GatewayAccountRepository,
+    IdempotencyRecords,
+    InvoiceRepository,
+    OrderRepository,
+    PaymentMethodRepository,
+    PaymentRepository,
+    WebhookInbox,
+)
 
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self._transaction: MemoryTransaction | None = None
-        self.customers = MemoryCustomerRepository(self._current)
-        self.gateway_accounts = MemoryGatewayAccountRepository(self._current)
-        self.payment_methods = MemoryPaymentMethodRepository(self._current)
-        self.orders = MemoryOrderRepository(self._current)
-        self.invoices = MemoryInvoiceRepository(self._current)
-        self.payments = MemoryPaymentRepository(self._current)
-        self.webhook_inbox = MemoryWebhookInbox(self._current)
-        self.events = MemoryEventFeed(self._current)
-        self.idempotency = MemoryIdempotencyRecords(self._current)
+        self.customers: CustomerRepository = MemoryCustomerRepository(self._current)
+        self.gateway_accounts: GatewayAccountRepository = MemoryGatewayAccountRepository(self._current)
+        self.payment_methods: PaymentMethodRepository = MemoryPaymentMethodRepository(self._current)
+        self.orders: OrderRepository = MemoryOrderRepository(self._current)
+        self.invoices: InvoiceRepository = MemoryInvoiceRepository(self._current)
+        self.payments: PaymentRepository = MemoryPaymentRepository(self._current)
+        self.webhook_inbox: WebhookInbox = MemoryWebhookInbox(self._current)
+        self.events: EventFeed = MemoryEventFeed(self._current)
+        self.idempotency: IdempotencyRecords = MemoryIdempotencyRecords(self._current)
 
     def _current(self) -> MemoryTransaction:
         if self._transaction is None:

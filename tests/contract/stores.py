@@ -1,6 +1,7 @@
 """The stores the repository contract suite runs on: memory, SQLite and Postgres.
 
-Registered by tests/contract/test_repositories_contract.py through `pytest_plugins`.
+Registered by tests/contract/test_repositories_contract.py through `pytest_plugins`; the databases come from
+tests/fixtures/postgres.py (postgres_url, sqlite_url).
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.crypto import FernetSecretBox
 from adapters.memory import MemoryUnitOfWorkFactory
+from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -22,7 +27,25 @@ class StoreUnderTest:
     raw_rows: Callable[[str], Awaitable[list[str]]] | None = None
 
 
-STORES = ["memory"]
+STORES = ["memory", "sqlite", "postgres"]
+
+
+def _raw_rows(engine: AsyncEngine) -> Callable[[str], Awaitable[list[str]]]:
+    async def dump(table: str) -> list[str]:
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text(f'SELECT * FROM "{table}"'))).all()
+        return [repr(tuple(row)) for row in rows]
+
+    return dump
+
+
+async def sql_store(name: str, url: str) -> AsyncIterator[StoreUnderTest]:
+    engine = create_engine(url)
+    box = FernetSecretBox([FernetSecretBox.generate_key()])
+    try:
+        yield StoreUnderTest(name, SqlAlchemyUnitOfWorkFactory(engine, box), _raw_rows(engine))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(params=STORES)
@@ -30,13 +53,6 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[StoreUnderTest]
     if request.param == "memory":
         yield StoreUnderTest("memory", MemoryUnitOfWorkFactory())
         return
-    raise AssertionError(f"unknown store {request.param}")
-
-
-@pytest.fixture(params=[s for s in STORES if s != "sqlite"])
-async def interleaving_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreUnderTest]:
-    """Stores where two transactions of one task can interleave (SQLite runs one writer at a time)."""
-    if request.param == "memory":
-        yield StoreUnderTest("memory", MemoryUnitOfWorkFactory())
-        return
-    raise AssertionError(f"unknown store {request.param}")
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    async for store in sql_store(request.param, url):
+        yield store

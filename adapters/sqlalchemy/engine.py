@@ -1,0 +1,67 @@
+"""The AsyncEngine for a database URL: Postgres (asyncpg) in production, SQLite (aiosqlite) embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# How long a SQLite writer waits for the one before it, in milliseconds, before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def async_url(url: str | URL) -> URL:
+    """Accept the URLs people paste (postgres://, postgresql://, sqlite:///) and pick the async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed
+
+
+def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        return _sqlite_engine(target, options)
+    if "poolclass" in options:
+        return create_async_engine(target, **options)
+    defaults: dict[str, Any] = {
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 10,  # a request should fail fast rather than queue forever behind a saturated pool
+        "pool_pre_ping": True,  # survive a database failover or an idle connection cut by a proxy
+        "pool_recycle": 1_800,
+    }
+    return create_async_engine(target, **{**defaults, **options})
+
+
+def _sqlite_engine(target: URL, options: dict[str, Any]) -> AsyncEngine:
+    if target.database and target.database != ":memory:" and not target.database.startswith("file:"):
+        Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    defaults: dict[str, Any] = {} if "poolclass" in options else {"pool_size": 5, "max_overflow": 10}
+    engine = create_async_engine(target, **{**defaults, **options})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the driver, emits BEGIN (below), so reads are inside the transaction too.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; safe with WAL
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def begin_immediate(connection: Any) -> None:
+        # Take the write lock up front: a second writer waits (busy_timeout) instead of failing at its first
+        # write with "database is locked" after reading stale data. SQLite thus runs one unit of work at a
+        # time, which is what makes get_for_update a no-op here.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

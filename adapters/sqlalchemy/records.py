@@ -1,0 +1,100 @@
+"""The webhook inbox, idempotency records and the outbox feed: rows whose uniqueness is the whole point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sqlalchemy.tables import idempotency_keys, outbox, webhook_inbox
+from adapters.sqlalchemy.transaction import SqlTransaction
+from application.ports.repositories import IdempotencyRecord, InboxEntry, StoredEvent
+from domain.errors import NotFound
+
+TransactionSource = Callable[[], SqlTransaction]
+
+
+def _insert_or_skip(tx: SqlTransaction, table: Any, row: dict[str, Any]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the first to commit,
+    then inserts nothing (or goes on if the first rolled back). Exactly one of many gets a row."""
+    dialect_insert: Any = postgresql.insert if tx.is_postgres else sqlite.insert
+    return dialect_insert(table).values(row).on_conflict_do_nothing()
+
+
+class SqlAlchemyWebhookInbox:
+    def __init__(self, tx: TransactionSource) -> None:
+        self._tx = tx
+
+    async def record(self, entry: InboxEntry) -> bool:
+        tx = self._tx()
+        row = {"gateway_account_id": entry.gateway_account_id, "event_id": entry.event_id, "type": entry.type,
+               "received_at": entry.received_at, "outcome": entry.outcome, "payment_id": entry.payment_id}
+        return (await tx.execute(_insert_or_skip(tx, webhook_inbox, row))).rowcount == 1
+
+    async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None:
+        result = await self._tx().execute(
+            update(webhook_inbox)
+            .where(webhook_inbox.c.gateway_account_id == gateway_account_id, webhook_inbox.c.event_id == event_id)
+            .values(outcome=outcome, payment_id=payment_id)
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"no webhook event {event_id} for {gateway_account_id}")
+
+    async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None:
+        row = (await self._tx().execute(select(webhook_inbox).where(
+            webhook_inbox.c.gateway_account_id == gateway_account_id, webhook_inbox.c.event_id == event_id
+        ))).mappings().first()
+        return None if row is None else InboxEntry(**row)
+
+
+class SqlAlchemyEventFeed:
+    def __init__(self, tx: TransactionSource) -> None:
+        self._tx = tx
+
+    async def list_after(self, cursor: str | None, limit: int) -> list[StoredEvent]:
+        after = int(cursor) if cursor else 0
+        rows = (await self._tx().execute(
+            select(outbox).where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)
+        )).mappings()
+        return [StoredEvent(id=str(r["id"]), type=r["type"], occurred_at=r["occurred_at"], data=r["data"])
+                for r in rows]
+
+
+class SqlAlchemyIdempotencyRecords:
+    def __init__(self, tx: TransactionSource) -> None:
+        self._tx = tx
+
+    def _key(self, caller: str, key: str) -> Any:
+        return (idempotency_keys.c.caller == caller) & (idempotency_keys.c.key == key)
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        tx = self._tx()
+        row = {"caller": record.caller, "key": record.key, "fingerprint": record.fingerprint,
+               "created_at": record.created_at, "status_code": record.status_code,
+               "response_body": record.response_body, "response_headers": record.response_headers}
+        if (await tx.execute(_insert_or_skip(tx, idempotency_keys, row))).rowcount == 1:
+            return None
+        found = (await tx.execute(
+            select(idempotency_keys).where(self._key(record.caller, record.key))
+        )).mappings().first()
+        if found is None:  # released between our insert and this read: try once more
+            return await self.claim(record)
+        return IdempotencyRecord(**found)
+
+    async def complete(self, caller: str, key: str, status_code: int, body: bytes, headers: dict[str, str]) -> None:
+        result = await self._tx().execute(
+            update(idempotency_keys).where(self._key(caller, key))
+            .values(status_code=status_code, response_body=body, response_headers=dict(headers))
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"no idempotency record {key}")
+
+    async def release(self, caller: str, key: str) -> None:
+        await self._tx().execute(delete(idempotency_keys).where(self._key(caller, key)))
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        result = await self._tx().execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
+        return int(result.rowcount)

@@ -1,0 +1,203 @@
+"""Customers, gateway accounts, saved cards, orders and invoices on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sqlalchemy import mapping
+from adapters.sqlalchemy.tables import (
+    customer_gateway_ids,
+    customers,
+    gateway_accounts,
+    invoice_sequences,
+    invoices,
+    order_lines,
+    orders,
+    payment_methods,
+)
+from adapters.sqlalchemy.transaction import SqlTransaction
+from application.ports.repositories import Page
+from domain.customer import Customer
+from domain.gateway_account import GatewayAccount
+from domain.invoice import Invoice
+from domain.order import Order
+from domain.payment_method import PaymentMethod
+
+TransactionSource = Callable[[], SqlTransaction]
+
+
+def after_cursor(table: Table, page: Page | None, newest_first: bool) -> Any:
+    """Keyset pagination on (created_at, id): the rows after starting_after in the listing's order."""
+    if page is None or page.starting_after is None:
+        return None
+    anchor = select(table.c.created_at).where(table.c.id == page.starting_after).scalar_subquery()
+    if newest_first:
+        return or_(table.c.created_at < anchor, and_(table.c.created_at == anchor, table.c.id < page.starting_after))
+    return or_(table.c.created_at > anchor, and_(table.c.created_at == anchor, table.c.id > page.starting_after))
+
+
+def paged(query: Select[Any], table: Table, page: Page | None, *, newest_first: bool) -> Select[Any]:
+    condition = after_cursor(table, page, newest_first)
+    if condition is not None:
+        query = query.where(condition)
+    if newest_first:
+        query = query.order_by(table.c.created_at.desc(), table.c.id.desc())
+    else:
+        query = query.order_by(table.c.created_at, table.c.id)
+    return query.limit(page.limit) if page is not None else query
+
+
+class _Repository:
+    def __init__(self, tx: TransactionSource) -> None:
+        self._tx = tx
+
+
+class SqlAlchemyCustomerRepository(_Repository):
+    async def _load(self, query: Select[Any]) -> Customer | None:
+        tx = self._tx()
+        row = (await tx.execute(query)).mappings().first()
+        if row is None:
+            return None
+        ids = (await tx.execute(
+            select(customer_gateway_ids).where(customer_gateway_ids.c.customer_id == row["id"])
+        )).mappings().all()
+        customer = mapping.customer_from(row, ids)
+        tx.remember_children(customer_gateway_ids, customer.id, mapping.customer_gateway_id_rows(customer))
+        return customer
+
+    async def get(self, customer_id: str) -> Customer | None:
+        return await self._load(select(customers).where(customers.c.id == customer_id))
+
+    async def get_by_reference(self, reference: str) -> Customer | None:
+        return await self._load(select(customers).where(customers.c.reference == reference))
+
+    async def add(self, customer: Customer) -> None:
+        children = [(customer_gateway_ids, "customer_id", mapping.customer_gateway_id_rows(customer))]
+        await self._tx().insert_aggregate(customers, mapping.customer_row(customer), customer, children)
+
+    async def update(self, customer: Customer) -> None:
+        children = [(customer_gateway_ids, "customer_id", mapping.customer_gateway_id_rows(customer))]
+        await self._tx().update_aggregate(customers, mapping.customer_row(customer), customer, children)
+
+
+class SqlAlchemyGatewayAccountRepository(_Repository):
+    async def get(self, account_id: str) -> GatewayAccount | None:
+        tx = self._tx()
+        row = (await tx.execute(select(gateway_accounts).where(gateway_accounts.c.id == account_id))).mappings().first()
+        return None if row is None else mapping.gateway_account_from(row, tx.box)
+
+    async def list(self, *, active_only: bool = False) -> list[GatewayAccount]:
+        tx = self._tx()
+        query = select(gateway_accounts).order_by(gateway_accounts.c.created_at, gateway_accounts.c.id)
+        if active_only:
+            query = query.where(gateway_accounts.c.is_active.is_(True))
+        return [mapping.gateway_account_from(row, tx.box) for row in (await tx.execute(query)).mappings()]
+
+    async def add(self, account: GatewayAccount) -> None:
+        tx = self._tx()
+        await tx.insert_aggregate(gateway_accounts, mapping.gateway_account_row(account, tx.box), account)
+
+    async def update(self, account: GatewayAccount) -> None:
+        tx = self._tx()
+        await tx.update_aggregate(gateway_accounts, mapping.gateway_account_row(account, tx.box), account)
+
+
+class SqlAlchemyPaymentMethodRepository(_Repository):
+    async def _one(self, query: Select[Any]) -> PaymentMethod | None:
+        row = (await self._tx().execute(query)).mappings().first()
+        return None if row is None else mapping.payment_method_from(row)
+
+    async def get(self, payment_method_id: str) -> PaymentMethod | None:
+        return await self._one(select(payment_methods).where(payment_methods.c.id == payment_method_id))
+
+    async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[PaymentMethod]:
+        query = select(payment_methods).where(payment_methods.c.customer_id == customer_id,
+                                              payment_methods.c.detached.is_(False))
+        query = paged(query, payment_methods, page, newest_first=False)
+        return [mapping.payment_method_from(row) for row in (await self._tx().execute(query)).mappings()]
+
+    async def find_by_gateway_id(self, gateway_account_id: str, gateway_payment_method_id: str) -> PaymentMethod | None:
+        return await self._one(select(payment_methods).where(
+            payment_methods.c.gateway_account_id == gateway_account_id,
+            payment_methods.c.gateway_payment_method_id == gateway_payment_method_id,
+        ))
+
+    async def add(self, method: PaymentMethod) -> None:
+        await self._tx().insert_aggregate(payment_methods, mapping.payment_method_row(method), method)
+
+    async def update(self, method: PaymentMethod) -> None:
+        await self._tx().update_aggregate(payment_methods, mapping.payment_method_row(method), method)
+
+
+class SqlAlchemyOrderRepository(_Repository):
+    async def _load(self, query: Select[Any]) -> list[Order]:
+        tx = self._tx()
+        rows = (await tx.execute(query)).mappings().all()
+        if not rows:
+            return []
+        lines: dict[str, list[Any]] = defaultdict(list)
+        found = (await tx.execute(
+            select(order_lines).where(order_lines.c.order_id.in_([r["id"] for r in rows]))
+        )).mappings()
+        for line in found:
+            lines[line["order_id"]].append(line)
+        loaded = [mapping.order_from(row, lines[row["id"]]) for row in rows]
+        for order in loaded:
+            tx.remember_children(order_lines, order.id, mapping.order_line_rows(order))
+        return loaded
+
+    async def get(self, order_id: str) -> Order | None:
+        found = await self._load(select(orders).where(orders.c.id == order_id))
+        return found[0] if found else None
+
+    async def get_for_update(self, order_id: str) -> Order | None:
+        found = await self._load(select(orders).where(orders.c.id == order_id).with_for_update())
+        return found[0] if found else None
+
+    async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
+        query = paged(select(orders).where(orders.c.customer_id == customer_id), orders, page, newest_first=True)
+        return await self._load(query)
+
+    async def add(self, order: Order) -> None:
+        children = [(order_lines, "order_id", mapping.order_line_rows(order))]
+        await self._tx().insert_aggregate(orders, mapping.order_row(order), order, children)
+
+    async def update(self, order: Order) -> None:
+        children = [(order_lines, "order_id", mapping.order_line_rows(order))]
+        await self._tx().update_aggregate(orders, mapping.order_row(order), order, children)
+
+
+class SqlAlchemyInvoiceRepository(_Repository):
+    async def _one(self, query: Select[Any]) -> Invoice | None:
+        row = (await self._tx().execute(query)).mappings().first()
+        return None if row is None else mapping.invoice_from(row)
+
+    async def get(self, invoice_id: str) -> Invoice | None:
+        return await self._one(select(invoices).where(invoices.c.id == invoice_id))
+
+    async def get_for_order(self, order_id: str) -> Invoice | None:
+        return await self._one(select(invoices).where(invoices.c.order_id == order_id))
+
+    async def next_sequence(self, year: int) -> int:
+        """One upsert: the year's counter row stays locked until commit, so concurrent numbering waits in turn
+        and a rolled back number is handed out again (gapless among committed invoices)."""
+        tx = self._tx()
+        dialect_insert: Any = postgresql.insert if tx.is_postgres else sqlite.insert
+        statement = dialect_insert(invoice_sequences).values(year=year, last_value=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[invoice_sequences.c.year],
+            set_={"last_value": invoice_sequences.c.last_value + 1},
+        ).returning(invoice_sequences.c.last_value)
+        return int((await tx.execute(statement)).scalar_one())
+
+    async def add(self, invoice: Invoice) -> None:
+        await self._tx().insert_aggregate(invoices, mapping.invoice_row(invoice), invoice)
+
+    async def update(self, invoice: Invoice) -> None:
+        await self._tx().update_aggregate(invoices, mapping.invoice_row(invoice), invoice)
+

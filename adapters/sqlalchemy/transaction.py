@@ -1,0 +1,87 @@
+"""One unit of work's connection and transaction, and the write steps every repository shares."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Hashable, Sequence
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Executable, Table, delete, insert, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sqlalchemy.integrity import duplicate_from
+from application.ports.secret_box import SecretBox
+from domain.errors import ConcurrentUpdate
+
+Rows = list[dict[str, Any]]
+
+
+class SqlTransaction:
+    def __init__(self, connection: AsyncConnection, box: SecretBox) -> None:
+        self.connection = connection
+        self.box = box
+        self.is_postgres = connection.dialect.name == "postgresql"
+        self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
+        # Child rows as last read or written, per (table, parent id): unchanged children are not rewritten.
+        self.children: dict[tuple[str, Hashable], Rows] = {}
+
+    async def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
+        return await self.connection.execute(statement, params)
+
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[None]:
+        """Writes that succeed or fail together, a unique violation raised as DuplicateRecord.
+
+        A failed statement aborts a whole Postgres transaction, so the step runs in a savepoint there: the unit
+        of work stays usable after a DuplicateRecord, as on SQLite (which aborts only the statement) and in memory.
+        """
+        savepoint = self.connection.begin_nested() if self.is_postgres else nullcontext()
+        try:
+            async with savepoint:
+                yield
+        except IntegrityError as error:
+            duplicate = duplicate_from(error)
+            if duplicate is None:
+                raise
+            raise duplicate from error
+
+    def touch(self, aggregate: Any) -> None:
+        self.touched.setdefault(id(aggregate), aggregate)
+
+    def remember_children(self, table: Table, parent_id: Hashable, rows: Rows) -> None:
+        self.children[(table.name, parent_id)] = rows
+
+    async def insert_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
+                               children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
+        async with self.step():
+            await self.execute(insert(table).values(row))
+            for child, _, rows in children:
+                if rows:
+                    await self.execute(insert(child), rows)
+        for child, _, rows in children:
+            self.children[(child.name, row["id"])] = rows
+        self.touch(aggregate)
+
+    async def update_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
+                               children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
+        """UPDATE ... WHERE id = :id AND version = :loaded; no row means someone else changed it first."""
+        expected = aggregate.version
+        values = {k: v for k, v in row.items() if k != "id"}
+        values["version"] = expected + 1
+        async with self.step():
+            result = await self.execute(
+                update(table).where(table.c.id == aggregate.id, table.c.version == expected).values(values)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
+            for child, parent_column, rows in children:
+                if self.children.get((child.name, aggregate.id)) != rows:
+                    await self.execute(delete(child).where(child.c[parent_column] == aggregate.id))
+                    if rows:
+                        await self.execute(insert(child), rows)
+        aggregate.version = expected + 1
+        for child, _, rows in children:
+            self.children[(child.name, aggregate.id)] = rows
+        self.touch(aggregate)
