@@ -504,8 +504,7 @@ class SandboxNetwork:
             intent for intent in self._account(account_id).intents.values()
             if all(intent.metadata.get(key) == value for key, value in metadata.items())
         ]
-        found.sort(key=lambda intent: intent.created, reverse=True)
-        return [_render(intent, expand) for intent in found]
+        return [_render(intent, expand) for intent in reversed(found)]  # kept in creation order
 
     # ---- refunds -------------------------------------------------------------------------------------------
     def create_refund(
