@@ -150,7 +150,7 @@ def test_any_delivery_of_the_refunds_hexpay_requested_settles_like_their_histori
         refund = payment.request_refund(refund_id=f"rfd_{n}", amount=amount, reason=None, now=SETTLED_AT)
         # The gateway echoes hexpay's refund id in the refund's metadata on every report.
         histories.append(data.draw(refund_history(
-            amount=amount, currency=payment.currency, refund_id=refund.id,
+            amount=amount, currency=payment.currency, refund_id=refund.id, gateway_refund_id=f"re_{n}",
             gateway_payment_id=succeeded.gateway_payment_id, start=succeeded.observed_at,
         ), label=f"refund {n}"))
     requested = (payment, order, invoice)
