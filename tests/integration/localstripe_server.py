@@ -10,6 +10,7 @@ hexpay's Stripe adapter can send what it sends to Stripe and get Stripe's answer
 from __future__ import annotations
 
 import argparse
+import asyncio
 import atexit
 import contextlib
 import os
@@ -38,6 +39,16 @@ def main() -> None:
     from aiohttp import web
     from localstripe.server import app  # routes are built at import, after the patches above
 
+    async def exit_with_the_test_session(app: web.Application) -> None:
+        # The test process holds our stdin open; when it dies, even without running atexit, the pipe closes and
+        # localstripe must not stay running behind it.
+        def on_stdin() -> None:
+            if not os.read(sys.stdin.fileno(), 1024):
+                os._exit(0)
+
+        asyncio.get_running_loop().add_reader(sys.stdin.fileno(), on_stdin)
+
+    app.on_startup.append(exit_with_the_test_session)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, handle_signals=True)
 
 
@@ -80,7 +91,7 @@ def start_localstripe(timeout: float = 20.0) -> LocalStripeServer:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.localstripe_server", "--port", str(port)],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     server = LocalStripeServer(process, port)
     deadline = time.monotonic() + timeout
