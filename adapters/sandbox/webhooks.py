@@ -68,9 +68,10 @@ class WebhookOutbox:
         return [(item.body, self._headers(item)) for item in pending]
 
     async def wait_for_deliveries(self) -> None:
-        """Until every delivery started so far has finished (succeeded or given up)."""
-        while self._deliveries:
-            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+        """Until every delivery started so far on this event loop has finished (succeeded or given up)."""
+        loop = asyncio.get_running_loop()
+        while mine := [task for task in self._deliveries if task.get_loop() is loop and not task.done()]:
+            await asyncio.gather(*mine, return_exceptions=True)
 
     def _headers(self, item: _Event) -> dict[str, str]:
         return {
