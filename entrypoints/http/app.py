@@ -1,8 +1,8 @@
 """The Litestar application: routes, error handling, and the layers around them.
 
 Outermost first, every request passes: RequestObserver (request id, log line, metrics) -> BodyLimit (1 MiB by
-Content-Length) -> BrowserCors (shopper and sandbox paths only) -> Litestar (routing, problem+json for every
-error) -> IdempotencyMiddleware (POSTs with an Idempotency-Key) -> guards (admin token / shopper JWT) -> the
+Content-Length) -> Litestar (CORS for the configured origins, routing, problem+json for every error)
+-> IdempotencyMiddleware (POSTs with an Idempotency-Key) -> guards (admin token / shopper JWT) -> the
 controller, which maps the body to a command, calls the use case and maps its answer back.
 """
 
@@ -12,6 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -29,7 +30,6 @@ from entrypoints.http.controllers.shopper_orders import ShopperOrdersController
 from entrypoints.http.controllers.shopper_payment_methods import ShopperPaymentMethodsController
 from entrypoints.http.controllers.store_payments import StorePaymentsController, storefront_gateways
 from entrypoints.http.controllers.webhooks import receive_webhook
-from entrypoints.http.cors import BrowserCors
 from entrypoints.http.dependencies import dependencies
 from entrypoints.http.idempotency import IdempotencyMiddleware
 from entrypoints.http.limits import MAX_BODY_BYTES, BodyLimit
@@ -65,6 +65,21 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
+    """Browsers call the shopper endpoints and the sandbox's client side from the shop's origins. Bearer
+    credentials only (no cookies), so allowing an origin grants nothing without a token."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        expose_headers=["Idempotent-Replayed", "X-Request-Id"],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 async def _close(container: Container) -> None:
     """At shutdown: the gateway adapters' HTTP pools, then the database pool."""
     registry = container.gateway_registry()
@@ -85,12 +100,9 @@ def create_app(container: Container) -> Litestar:
         openapi_config=_openapi(),
         state=State({"container": container, "metrics": metrics}),
         on_shutdown=[partial(_close, container)],
+        cors_config=_cors(container.settings().cors_origins),
         logging_config=None,
     )
-    settings = container.settings()
-    inner = app.asgi_handler
-    if settings.cors_origins:
-        inner = BrowserCors(inner, settings.cors_origins)
-    app.asgi_handler = RequestObserver(BodyLimit(inner), metrics)
+    app.asgi_handler = RequestObserver(BodyLimit(app.asgi_handler), metrics)
     container.webhook_sender().attach(app)
     return app

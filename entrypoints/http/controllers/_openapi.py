@@ -8,8 +8,12 @@ from entrypoints.http.problems import Problem
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    return {status: ResponseSpec(data_container=Problem, media_type="application/problem+json",
-                                 description="problem+json (RFC 9457)") for status in statuses}
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type="application/problem+json", description="problem+json (RFC 9457)"
+        )
+        for status in statuses
+    }
 
 
 ADMIN_ERRORS = problems(400, 401, 404, 409, 413, 422)

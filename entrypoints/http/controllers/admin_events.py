@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from application.use_cases.event_feed import MAX_PAGE, ListEvents
@@ -21,7 +22,7 @@ class AdminEventsController(Controller):
     @get("/", summary="Domain events after a cursor")
     async def list_after(
         self,
-        list_events: ListEvents,
+        list_events: NamedDependency[ListEvents],
         after: str | None = Parameter(default=None, max_length=255),
         limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
     ) -> EventList:

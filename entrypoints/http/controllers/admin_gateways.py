@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.gateway_accounts import (
     GetGatewayAccount,
@@ -33,24 +34,32 @@ class AdminGatewaysController(Controller):
     responses = ADMIN_ERRORS
 
     @post("/", status_code=201, summary="Register a gateway account")
-    async def register(self, data: GatewayIn, register_gateway: RegisterGatewayAccount) -> GatewayOut:
+    async def register(
+        self, data: JSONBody[GatewayIn], register_gateway: NamedDependency[RegisterGatewayAccount]
+    ) -> GatewayOut:
         return gateway_out(await register_gateway(register_command(data)))
 
     @get("/", summary="List gateway accounts")
     async def list_all(
         self,
-        list_gateways: ListGatewayAccounts,
+        list_gateways: NamedDependency[ListGatewayAccounts],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> GatewayList:
-        accounts, has_more = page_of(await list_gateways(), id_of=lambda a: a.id, limit=limit,
-                                     starting_after=starting_after)
+        accounts, has_more = page_of(
+            await list_gateways(), id_of=lambda a: a.id, limit=limit, starting_after=starting_after
+        )
         return GatewayList(data=[gateway_out(a) for a in accounts], has_more=has_more)
 
     @get("/{gateway_id:str}", summary="Get a gateway account")
-    async def get_one(self, gateway_id: str, get_gateway: GetGatewayAccount) -> GatewayOut:
+    async def get_one(self, gateway_id: FromPath[str], get_gateway: NamedDependency[GetGatewayAccount]) -> GatewayOut:
         return gateway_out(await get_gateway(gateway_id))
 
     @patch("/{gateway_id:str}", summary="Update a gateway account")
-    async def update(self, gateway_id: str, data: GatewayPatch, update_gateway: UpdateGatewayAccount) -> GatewayOut:
+    async def update(
+        self,
+        gateway_id: FromPath[str],
+        data: JSONBody[GatewayPatch],
+        update_gateway: NamedDependency[UpdateGatewayAccount],
+    ) -> GatewayOut:
         return gateway_out(await update_gateway(update_command(gateway_id, data)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
 from application.use_cases.reconcile import Reconcile
@@ -29,22 +31,39 @@ class AdminPaymentsController(Controller):
     responses = ADMIN_ERRORS
 
     @get("/{payment_id:str}", summary="Get a payment")
-    async def get_one(self, payment_id: str, get_payment: GetPayment) -> PaymentOut:
+    async def get_one(self, payment_id: FromPath[str], get_payment: NamedDependency[GetPayment]) -> PaymentOut:
         return payment_out(await get_payment(payment_id))
 
-    @post("/{payment_id:str}/capture/", status_code=200, responses=GATEWAY_ERRORS,
-          summary="Capture an authorized payment (all of it, or `amount`)")
-    async def capture(self, payment_id: str, capture_payment: CapturePayment,
-                      data: CaptureIn | None = None) -> PaymentOut:
+    @post(
+        "/{payment_id:str}/capture/",
+        status_code=200,
+        responses=GATEWAY_ERRORS,
+        summary="Capture an authorized payment (all of it, or `amount`)",
+    )
+    async def capture(
+        self,
+        payment_id: FromPath[str],
+        capture_payment: NamedDependency[CapturePayment],
+        data: JSONBody[CaptureIn | None] = None,
+    ) -> PaymentOut:
         return payment_out(await capture_payment(payment_id, data.amount if data else None))
 
     @post("/{payment_id:str}/cancel/", status_code=200, responses=GATEWAY_ERRORS, summary="Cancel a payment")
-    async def cancel(self, payment_id: str, cancel_payment: CancelPayment) -> PaymentOut:
+    async def cancel(self, payment_id: FromPath[str], cancel_payment: NamedDependency[CancelPayment]) -> PaymentOut:
         return payment_out(await cancel_payment(payment_id))
 
-    @post("/{payment_id:str}/refunds/", status_code=201, responses=GATEWAY_ERRORS,
-          summary="Refund a succeeded payment (what is still refundable, or `amount`)")
-    async def refund(self, payment_id: str, refund_payment: RefundPayment, data: RefundIn | None = None) -> RefundOut:
+    @post(
+        "/{payment_id:str}/refunds/",
+        status_code=201,
+        responses=GATEWAY_ERRORS,
+        summary="Refund a succeeded payment (what is still refundable, or `amount`)",
+    )
+    async def refund(
+        self,
+        payment_id: FromPath[str],
+        refund_payment: NamedDependency[RefundPayment],
+        data: JSONBody[RefundIn | None] = None,
+    ) -> RefundOut:
         return refund_out(await refund_payment(refund_command(payment_id, data)))
 
 
@@ -56,6 +75,6 @@ class AdminReconcileController(Controller):
     responses = ADMIN_ERRORS
 
     @post("/", status_code=200, summary="Re-read from the gateway what stayed non-final too long")
-    async def reconcile_now(self, reconcile: Reconcile) -> ReconcileOut:
+    async def reconcile_now(self, reconcile: NamedDependency[Reconcile]) -> ReconcileOut:
         result = await reconcile()
         return ReconcileOut(checked=result.checked, changed=result.changed, failed=result.failed)

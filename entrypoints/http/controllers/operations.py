@@ -49,8 +49,13 @@ async def live() -> Health:
     return Health(status="ok")
 
 
-@get("/health/ready", opt={"audience": PUBLIC}, tags=["operations"], responses=problems(503),
-     summary="The service can serve: its database answers")
+@get(
+    "/health/ready",
+    opt={"audience": PUBLIC},
+    tags=["operations"],
+    responses=problems(503),
+    summary="The service can serve: its database answers",
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     if await _database_answers(_engine(request)):
         return Response(Health(status="ok"))
@@ -58,8 +63,13 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response(body, status_code=503, media_type=PROBLEM_JSON)
 
 
-@get("/metrics", opt={"audience": PUBLIC}, tags=["operations"], media_type=HttpMetrics.content_type,
-     summary="Prometheus metrics")
+@get(
+    "/metrics",
+    opt={"audience": PUBLIC},
+    tags=["operations"],
+    media_type=HttpMetrics.content_type,
+    summary="Prometheus metrics",
+)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     observed: HttpMetrics = request.app.state.metrics
     engine = _engine(request)
@@ -67,8 +77,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     async def payment_counts() -> dict[str, int] | None:
         try:
             async with engine.connect() as connection:
-                rows = await connection.execute(
-                    select(payments.c.status, func.count()).group_by(payments.c.status))
+                rows = await connection.execute(select(payments.c.status, func.count()).group_by(payments.c.status))
                 return {str(status): int(count) for status, count in rows}
         except Exception as error:  # a scrape still reports the process's own metrics
             _log.warning("metrics: payments by status unavailable (%s)", type(error).__name__)

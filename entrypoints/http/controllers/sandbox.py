@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 
 from adapters.sandbox import SandboxApiError, SandboxNetwork
@@ -49,15 +51,21 @@ class AuthenticationResult(Out):
 def sandbox_error(_: Request[Any, Any, Any], error: SandboxApiError) -> Response[bytes]:
     """Stripe's error kinds in hexpay's problem+json: a refused card is 402 as at Stripe."""
     if error.type == "card_error":
-        body = problem(402, "card_declined", error.message, decline_code=error.decline_code,
-                       errors=[FieldError(field=f"card.{error.param}" if error.param else None, message=error.message)])
+        body = problem(
+            402,
+            "card_declined",
+            error.message,
+            decline_code=error.decline_code,
+            errors=[FieldError(field=f"card.{error.param}" if error.param else None, message=error.message)],
+        )
     elif error.status == 404:
         body = problem(404, "not_found", error.message)
     elif error.code == "payment_intent_unexpected_state":
         body = problem(409, "conflict", error.message)
     else:
-        body = problem(400, "validation_error", error.message,
-                       errors=[FieldError(field=error.param, message=error.message)])
+        body = problem(
+            400, "validation_error", error.message, errors=[FieldError(field=error.param, message=error.message)]
+        )
     return Response(msgspec.json.encode(body), status_code=body.status, media_type=PROBLEM_JSON)
 
 
@@ -69,33 +77,45 @@ class SandboxController(Controller):
     responses = problems(400, 402, 404, 409, 413)
 
     @post("/v1/payment_methods", status_code=200, summary="Tokenise a test card (what Stripe.js does)")
-    async def tokenize(self, data: PaymentMethodTokenIn, sandbox_network: SandboxNetwork) -> PaymentMethodToken:
+    async def tokenize(
+        self, data: JSONBody[PaymentMethodTokenIn], sandbox_network: NamedDependency[SandboxNetwork]
+    ) -> PaymentMethodToken:
         card = data.card
         return PaymentMethodToken(id=sandbox_network.tokenize(card.number, card.exp_month, card.exp_year, card.cvc))
 
-    @post("/v1/payment_intents/{intent_id:str}/authenticate", status_code=200,
-          summary="Complete (success=true) or fail 3-D Secure for an intent in requires_action")
-    async def authenticate(self, intent_id: str, data: AuthenticateIn,
-                           sandbox_network: SandboxNetwork) -> AuthenticationResult:
+    @post(
+        "/v1/payment_intents/{intent_id:str}/authenticate",
+        status_code=200,
+        summary="Complete (success=true) or fail 3-D Secure for an intent in requires_action",
+    )
+    async def authenticate(
+        self, intent_id: FromPath[str], data: JSONBody[AuthenticateIn], sandbox_network: NamedDependency[SandboxNetwork]
+    ) -> AuthenticationResult:
         intent = sandbox_network.authenticate(intent_id, data.success)
         return AuthenticationResult(id=str(intent["id"]), status=str(intent["status"]))
 
     @get("/3ds/{intent_id:str}", media_type=MediaType.HTML, summary="The bank's 3-D Secure page")
-    async def challenge_page(self, intent_id: str, sandbox_network: SandboxNetwork) -> str:
+    async def challenge_page(self, intent_id: FromPath[str], sandbox_network: NamedDependency[SandboxNetwork]) -> str:
         return _challenge_page(sandbox_network.challenge(intent_id))
 
     @post("/3ds/{intent_id:str}/{outcome:str}", status_code=303, include_in_schema=False)
-    async def challenge_answer(self, intent_id: str, outcome: str, sandbox_network: SandboxNetwork) -> Any:
+    async def challenge_answer(
+        self, intent_id: FromPath[str], outcome: FromPath[str], sandbox_network: NamedDependency[SandboxNetwork]
+    ) -> Any:
         """The page's buttons (plain form posts: the page runs no script)."""
         if outcome not in ("complete", "fail"):
-            return Response(msgspec.json.encode(problem(404, "not_found", "no such button")), status_code=404,
-                            media_type=PROBLEM_JSON)
+            return Response(
+                msgspec.json.encode(problem(404, "not_found", "no such button")),
+                status_code=404,
+                media_type=PROBLEM_JSON,
+            )
         intent = sandbox_network.authenticate(intent_id, outcome == "complete")
         challenge = sandbox_network.challenge(intent_id)
         return_url = challenge.get("return_url")
         if return_url:
-            return Redirect(_with_query(str(return_url), payment_intent=intent_id,
-                                        redirect_status="succeeded" if outcome == "complete" else "failed"))
+            status = "succeeded" if outcome == "complete" else "failed"
+            target = _with_query(str(return_url), payment_intent=intent_id, redirect_status=status)
+            return Redirect(target, status_code=303)
         return Response(_result_page(str(intent["status"])), status_code=200, media_type=MediaType.HTML)
 
 
@@ -120,19 +140,25 @@ def _challenge_page(challenge: dict[str, Any]) -> str:
     status = html.escape(str(challenge["status"]))
     buttons = ""
     if challenge["status"] == "requires_action":
-        buttons = (f'<form method="post" action="/sandbox/3ds/{intent_id}/complete" style="display:inline">'
-                   '<button class="ok" type="submit">Complete</button></form>'
-                   f'<form method="post" action="/sandbox/3ds/{intent_id}/fail" style="display:inline">'
-                   '<button type="submit">Fail</button></form>')
+        buttons = (
+            f'<form method="post" action="/sandbox/3ds/{intent_id}/complete" style="display:inline">'
+            '<button class="ok" type="submit">Complete</button></form>'
+            f'<form method="post" action="/sandbox/3ds/{intent_id}/fail" style="display:inline">'
+            '<button type="submit">Fail</button></form>'
+        )
     else:
         buttons = f"<p>Nothing to authenticate: the payment is {status}.</p>"
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>3-D Secure (sandbox)</title>"
-            f"<style>{_STYLE}</style></head><body><div class=\"box\"><h1>Confirm your payment</h1>"
-            f"<p>{amount}<br>{card_text}</p><p class=\"small\">hexpay sandbox bank: choose what the shopper does."
-            f"</p>{buttons}<p class=\"small\">{intent_id}</p></div></body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>3-D Secure (sandbox)</title>'
+        f'<style>{_STYLE}</style></head><body><div class="box"><h1>Confirm your payment</h1>'
+        f'<p>{amount}<br>{card_text}</p><p class="small">hexpay sandbox bank: choose what the shopper does.'
+        f'</p>{buttons}<p class="small">{intent_id}</p></div></body></html>'
+    )
 
 
 def _result_page(status: str) -> str:
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>3-D Secure (sandbox)</title>"
-            f"<style>{_STYLE}</style></head><body><div class=\"box\"><h1>Done</h1>"
-            f"<p>The payment is now {html.escape(status)}. You can close this page.</p></div></body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>3-D Secure (sandbox)</title>'
+        f'<style>{_STYLE}</style></head><body><div class="box"><h1>Done</h1>'
+        f"<p>The payment is now {html.escape(status)}. You can close this page.</p></div></body></html>"
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 
 from application.ports.repositories import Page
 from application.use_cases.invoices import GetInvoice
@@ -25,8 +26,8 @@ class ShopperOrdersController(Controller):
     @get("/orders/", summary="The caller's orders, newest first")
     async def list_mine(
         self,
-        shopper: Shopper,
-        list_customer_orders: ListCustomerOrders,
+        shopper: NamedDependency[Shopper],
+        list_customer_orders: NamedDependency[ListCustomerOrders],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> OrderList:
@@ -35,9 +36,13 @@ class ShopperOrdersController(Controller):
         return OrderList(data=[order_out(v) for v in views[:limit]], has_more=len(views) > limit)
 
     @get("/orders/{order_id:str}", summary="One of the caller's orders")
-    async def get_order(self, order_id: str, shopper: Shopper, get_order: GetOrder) -> OrderOut:
+    async def get_order(
+        self, order_id: FromPath[str], shopper: NamedDependency[Shopper], get_order: NamedDependency[GetOrder]
+    ) -> OrderOut:
         return order_out(await get_order(order_id, customer_reference=shopper.reference))
 
     @get("/invoices/{invoice_id:str}", summary="One of the caller's invoices")
-    async def get_invoice(self, invoice_id: str, shopper: Shopper, get_invoice: GetInvoice) -> InvoiceOut:
+    async def get_invoice(
+        self, invoice_id: FromPath[str], shopper: NamedDependency[Shopper], get_invoice: NamedDependency[GetInvoice]
+    ) -> InvoiceOut:
         return invoice_out(await get_invoice(invoice_id, customer_reference=shopper.reference))

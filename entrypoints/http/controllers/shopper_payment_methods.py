@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.payment_methods import (
     ListPaymentMethods,
@@ -37,34 +38,64 @@ class ShopperPaymentMethodsController(Controller):
     @get("/", summary="The caller's saved cards")
     async def list_mine(
         self,
-        shopper: Shopper,
-        list_payment_methods: ListPaymentMethods,
+        shopper: NamedDependency[Shopper],
+        list_payment_methods: NamedDependency[ListPaymentMethods],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> PaymentMethodList:
-        methods, has_more = page_of(await list_payment_methods(shopper), id_of=lambda m: m.id, limit=limit,
-                                    starting_after=starting_after)
+        methods, has_more = page_of(
+            await list_payment_methods(shopper), id_of=lambda m: m.id, limit=limit, starting_after=starting_after
+        )
         return PaymentMethodList(data=[payment_method_out(m) for m in methods], has_more=has_more)
 
-    @post("/", status_code=201, responses=GATEWAY_ERRORS,
-          summary="Save a card tokenised by the gateway (attached to the caller's gateway customer)")
-    async def save(self, data: PaymentMethodIn, shopper: Shopper,
-                   save_payment_method: SavePaymentMethod) -> PaymentMethodOut:
+    @post(
+        "/",
+        status_code=201,
+        responses=GATEWAY_ERRORS,
+        summary="Save a card tokenised by the gateway (attached to the caller's gateway customer)",
+    )
+    async def save(
+        self,
+        data: JSONBody[PaymentMethodIn],
+        shopper: NamedDependency[Shopper],
+        save_payment_method: NamedDependency[SavePaymentMethod],
+    ) -> PaymentMethodOut:
         return payment_method_out(await save_payment_method(save_command(shopper, data)))
 
     @patch("/{payment_method_id:str}", responses=GATEWAY_ERRORS, summary="Update a saved card")
-    async def update(self, payment_method_id: str, data: PaymentMethodPatch, shopper: Shopper,
-                     update_payment_method: UpdatePaymentMethod) -> PaymentMethodOut:
+    async def update(
+        self,
+        payment_method_id: FromPath[str],
+        data: JSONBody[PaymentMethodPatch],
+        shopper: NamedDependency[Shopper],
+        update_payment_method: NamedDependency[UpdatePaymentMethod],
+    ) -> PaymentMethodOut:
         return payment_method_out(await update_payment_method(update_command(shopper, payment_method_id, data)))
 
-    @delete("/{payment_method_id:str}", status_code=204, responses=GATEWAY_ERRORS,
-            summary="Remove a saved card (detached at the gateway)")
-    async def remove(self, payment_method_id: str, shopper: Shopper,
-                     remove_payment_method: RemovePaymentMethod) -> None:
+    @delete(
+        "/{payment_method_id:str}",
+        status_code=204,
+        responses=GATEWAY_ERRORS,
+        summary="Remove a saved card (detached at the gateway)",
+    )
+    async def remove(
+        self,
+        payment_method_id: FromPath[str],
+        shopper: NamedDependency[Shopper],
+        remove_payment_method: NamedDependency[RemovePaymentMethod],
+    ) -> None:
         await remove_payment_method(shopper, payment_method_id)
 
-    @post("/{payment_method_id:str}/default/", status_code=200, responses=GATEWAY_ERRORS,
-          summary="Make a saved card the default")
-    async def make_default(self, payment_method_id: str, shopper: Shopper,
-                           set_default_payment_method: SetDefaultPaymentMethod) -> PaymentMethodOut:
+    @post(
+        "/{payment_method_id:str}/default/",
+        status_code=200,
+        responses=GATEWAY_ERRORS,
+        summary="Make a saved card the default",
+    )
+    async def make_default(
+        self,
+        payment_method_id: FromPath[str],
+        shopper: NamedDependency[Shopper],
+        set_default_payment_method: NamedDependency[SetDefaultPaymentMethod],
+    ) -> PaymentMethodOut:
         return payment_method_out(await set_default_payment_method(shopper, payment_method_id))

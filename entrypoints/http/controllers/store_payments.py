@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
 
 from application.use_cases.gateway_accounts import ListGatewayAccounts
 from application.use_cases.payment_methods import Shopper
@@ -38,29 +40,55 @@ class StorePaymentsController(Controller):
     tags = ["shopper"]
     responses = SHOPPER_ERRORS
 
-    @post([f"{p}/intent/" for p in PREFIXES], status_code=201,
-          responses={**GATEWAY_ERRORS, 200: ResponseSpec(PaymentIntentOut,
-                                                          description="the order's live payment on that gateway")},
-          summary="Open the order's payment on a gateway (201), or return its live one there (200)")
-    async def create_intent(self, data: PaymentIntentIn, shopper: Shopper,
-                            create_payment: CreatePaymentForOrder) -> Response[PaymentIntentOut]:
+    @post(
+        [f"{p}/intent/" for p in PREFIXES],
+        status_code=201,
+        responses={
+            **GATEWAY_ERRORS,
+            200: ResponseSpec(PaymentIntentOut, description="the order's live payment on that gateway"),
+        },
+        summary="Open the order's payment on a gateway (201), or return its live one there (200)",
+    )
+    async def create_intent(
+        self,
+        data: JSONBody[PaymentIntentIn],
+        shopper: NamedDependency[Shopper],
+        create_payment: NamedDependency[CreatePaymentForOrder],
+    ) -> Response[PaymentIntentOut]:
         view = await create_payment(create_command(shopper, data))
         return Response(intent_out(view), status_code=201 if view.created else 200)
 
-    @post([f"{p}/{{payment_id:str}}/confirm/" for p in PREFIXES], status_code=200, responses=GATEWAY_ERRORS,
-          summary="Confirm a payment (a decline comes back as requires_payment_method with last_payment_error)")
-    async def confirm(self, payment_id: str, shopper: Shopper, confirm_payment: ConfirmPayment,
-                      data: ConfirmIn | None = None) -> PaymentOut:
+    @post(
+        [f"{p}/{{payment_id:str}}/confirm/" for p in PREFIXES],
+        status_code=200,
+        responses=GATEWAY_ERRORS,
+        summary="Confirm a payment (a decline comes back as requires_payment_method with last_payment_error)",
+    )
+    async def confirm(
+        self,
+        payment_id: FromPath[str],
+        shopper: NamedDependency[Shopper],
+        confirm_payment: NamedDependency[ConfirmPayment],
+        data: JSONBody[ConfirmIn | None] = None,
+    ) -> PaymentOut:
         return payment_out(await confirm_payment(confirm_command(shopper, payment_id, data)))
 
     @get([f"{p}/{{payment_id:str}}/" for p in PREFIXES], summary="One of the caller's payments")
-    async def get_one(self, payment_id: str, shopper: Shopper, get_payment: GetPayment) -> PaymentOut:
+    async def get_one(
+        self, payment_id: FromPath[str], shopper: NamedDependency[Shopper], get_payment: NamedDependency[GetPayment]
+    ) -> PaymentOut:
         return payment_out(await get_payment(payment_id, customer_reference=shopper.reference))
 
 
-@get("/api/v1/store/payments/gateways/", opt={"audience": PUBLIC}, tags=["storefront"],
-     summary="The active gateways, for the storefront's checkout (no credential, never a secret)")
-async def storefront_gateways(list_gateways: ListGatewayAccounts, gateway_registry: Any) -> list[StorefrontGateway]:
+@get(
+    "/api/v1/store/payments/gateways/",
+    opt={"audience": PUBLIC},
+    tags=["storefront"],
+    summary="The active gateways, for the storefront's checkout (no credential, never a secret)",
+)
+async def storefront_gateways(
+    list_gateways: NamedDependency[ListGatewayAccounts], gateway_registry: NamedDependency[Any]
+) -> list[StorefrontGateway]:
     shown = []
     for account in await list_gateways(active_only=True):
         try:

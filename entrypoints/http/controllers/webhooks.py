@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from application.use_cases.webhooks import HandleGatewayWebhook
 from domain.errors import InvalidSignature
@@ -21,10 +23,17 @@ class WebhookReceived(Out):
     duplicate: bool
 
 
-@post(PATHS, status_code=200, opt={"audience": PUBLIC}, tags=["gateways"], responses=problems(400, 404, 413),
-      summary="A gateway's webhook; `gateway` is the account id, or its kind when one active account has it")
-async def receive_webhook(request: Request[Any, Any, Any], gateway: str,
-                          handle_webhook: HandleGatewayWebhook) -> WebhookReceived:
+@post(
+    PATHS,
+    status_code=200,
+    opt={"audience": PUBLIC},
+    tags=["gateways"],
+    responses=problems(400, 404, 413),
+    summary="A gateway's webhook; `gateway` is the account id, or its kind when one active account has it",
+)
+async def receive_webhook(
+    request: Request[Any, Any, Any], gateway: FromPath[str], handle_webhook: NamedDependency[HandleGatewayWebhook]
+) -> WebhookReceived:
     metrics: HttpMetrics = request.app.state.metrics
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
