@@ -22,12 +22,22 @@ from application.use_cases._shared import (
 )
 from application.use_cases.payment_methods import Shopper
 from application.use_cases.saved_cards import RememberCardOfPayment
-from domain.errors import CardDeclined, Conflict, DuplicateRecord, GatewayError, NotFound, ValidationFailed
+from domain.errors import (
+    CardDeclined,
+    Conflict,
+    DuplicateRecord,
+    GatewayError,
+    InvalidGatewayRequest,
+    NotFound,
+    ValidationFailed,
+)
 from domain.gateway_account import GatewayAccount
 from domain.money import Money
 from domain.order import OrderStatus
 from domain.payment import CaptureMethod, Payment, PaymentSnapshot, PaymentStatus
 from domain.payment_method import PaymentMethod
+
+_PAST_CONFIRMATION = frozenset({PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_CAPTURE, PaymentStatus.SUCCEEDED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +241,12 @@ class ConfirmPayment:
             )
         except CardDeclined:
             snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
+        except InvalidGatewayRequest:
+            # A retry whose earlier attempt went through (its answer was lost, or the process died before saving
+            # it) is refused: the intent is past confirmation. Then the intent's truth is the answer.
+            snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
+            if snapshot.status not in _PAST_CONFIRMATION:
+                raise
         settled = await self._settle(payment.id, snapshot)
         await remember_card_quietly(self._remember_card, settled)
         return settled
