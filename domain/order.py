@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import ValidationFailed
+from domain.errors import IllegalTransition, ValidationFailed
 from domain.events import (
     DomainEvent,
     OrderCanceled,
@@ -133,6 +133,9 @@ class Order:
 
     def mark_paid(self, payment_id: str, now: datetime) -> None:
         """pending_payment -> paid, by this payment (its refunds are the ones the order follows)."""
+        if self.status is not OrderStatus.PENDING_PAYMENT:
+            # The table lets a refunded order step back to paid when a refund is reversed; that is not a payment.
+            raise IllegalTransition("order", self.status.value, OrderStatus.PAID.value)
         self._move(OrderStatus.PAID)
         self.payment_id = payment_id
         self.events.append(OrderPaid(occurred_at=now, order_id=self.id, payment_id=payment_id))
