@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 from application.ports.clock import Clock, IdGenerator
@@ -19,6 +20,15 @@ class RefundPaymentCommand:
     payment_id: str
     amount: int | None = None  # what is still refundable when omitted
     reason: str | None = None
+    # The client's key for this request (its Idempotency-Key): a retry with it reaches the refund reserved the
+    # first time instead of reserving (and paying out) a second one.
+    request_key: str | None = None
+
+
+def refund_id_for(payment_id: str, request_key: str) -> str:
+    """The refund's id derived from the client's request, so every retry of it names the same refund."""
+    digest = hashlib.sha256(f"{payment_id}\n{request_key}".encode()).hexdigest()
+    return f"rfd_{digest[:26]}"
 
 
 class RefundPayment:
@@ -35,18 +45,27 @@ class RefundPayment:
         if command.amount is not None and command.amount <= 0:
             raise ValidationFailed("amount must be a positive number of minor units")
 
+        derived_id = refund_id_for(command.payment_id, command.request_key) if command.request_key else None
+
         async def reserve() -> Refund:
             async with self._uow() as uow:
                 payment = await uow.payments.get_for_update(command.payment_id)
                 if payment is None:
                     raise NotFound(f"no payment {command.payment_id}")
-                refund = payment.request_refund(refund_id=self._ids.new_id("rfd"), amount=command.amount,
-                                                reason=command.reason, now=self._clock.now())
+                earlier = next((r for r in payment.refunds if r.id == derived_id), None)
+                if earlier is not None:
+                    if (command.amount not in (None, earlier.amount)) or command.reason != earlier.reason:
+                        raise Conflict("this request key was used for another refund")
+                    return earlier  # the retry of a request whose answer the client never got
+                refund = payment.request_refund(refund_id=derived_id or self._ids.new_id("rfd"),
+                                                amount=command.amount, reason=command.reason, now=self._clock.now())
                 await uow.payments.update(payment)
                 await uow.commit()
                 return refund
 
         refund = await retry_on_conflict(reserve)
+        if refund.gateway_refund_id is not None:
+            return refund  # the gateway answered the first time; its later reports arrive by webhook
         return await SubmitRefund(self._uow, self._registry, self._clock, self._ids)(refund.payment_id, refund.id)
 
 
