@@ -41,6 +41,12 @@ class Reconcile:
         async with self._uow() as uow:
             candidates = await uow.payments.list_unsettled(updated_before=self._clock.now() - older_than,
                                                            limit=limit)
+            # Claim them before the rows are unlocked: touched now, they leave every other reconciler's list until
+            # they are old again, so reconcilers running at once share the work instead of re-reading it all.
+            for candidate in candidates:
+                candidate.updated_at = self._clock.now()
+                await uow.payments.update(candidate)
+            await uow.commit()
         changed = failed = 0
         for candidate in candidates:
             try:
