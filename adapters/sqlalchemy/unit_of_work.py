@@ -93,19 +93,23 @@ class SqlAlchemyUnitOfWork:
         """Write the touched aggregates' new events to the outbox, then COMMIT; a fresh transaction follows."""
         transaction = self._current()
         touched = list(transaction.touched.values())
-        events = [event for aggregate in touched for event in pending_events(aggregate)]
-        if events:
-            if transaction.is_postgres:
-                await transaction.execute(_OUTBOX_LOCK)
-            await transaction.execute(insert(outbox), [
-                {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
-            ])
+        await self._store_events([event for aggregate in touched for event in pending_events(aggregate)])
         assert self._connection is not None
         await self._connection.commit()
         for aggregate in touched:
             if hasattr(aggregate, "events"):
                 aggregate.events.clear()
         self._transaction = SqlTransaction(self._connection, self._box)
+
+    async def _store_events(self, events: list[DomainEvent]) -> None:
+        if not events:
+            return
+        transaction = self._current()
+        if transaction.is_postgres:
+            await transaction.execute(_OUTBOX_LOCK)
+        await transaction.execute(insert(outbox), [
+            {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
+        ])
 
     async def rollback(self) -> None:
         self._current()
