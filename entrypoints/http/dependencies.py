@@ -7,15 +7,22 @@ and never see the container.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import Dependency, Provide
+from litestar.params import SkipValidationMarker
 
 from entrypoints.http.auth import provide_shopper
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
+
+T = TypeVar("T")
+
+# A handler parameter the container fills by name. Not type-checked per request: what the container gives is
+# trusted, and a test's fake (`container.reconcile.override(...)`) need not subclass the real use case.
+Injected: TypeAlias = Annotated[T, SkipValidationMarker(), Dependency(kind="named")]
 
 # The container's use-case providers the controllers ask for, by the same names.
 USE_CASES = (

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from application.use_cases.event_feed import MAX_PAGE, ListEvents
 from entrypoints.http.auth import ADMIN, require_admin
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.events import EventList, event_list
 
 
@@ -22,7 +22,7 @@ class AdminEventsController(Controller):
     @get("/", summary="Domain events after a cursor")
     async def list_after(
         self,
-        list_events: NamedDependency[ListEvents],
+        list_events: Injected[ListEvents],
         after: str | None = Parameter(default=None, max_length=255),
         limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
     ) -> EventList:

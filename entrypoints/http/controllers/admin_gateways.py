@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.gateway_accounts import (
@@ -14,6 +13,7 @@ from application.use_cases.gateway_accounts import (
 )
 from entrypoints.http.auth import ADMIN, require_admin
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
 from entrypoints.http.schemas.gateways import (
     GatewayIn,
@@ -35,14 +35,14 @@ class AdminGatewaysController(Controller):
 
     @post("/", status_code=201, summary="Register a gateway account")
     async def register(
-        self, data: JSONBody[GatewayIn], register_gateway: NamedDependency[RegisterGatewayAccount]
+        self, data: JSONBody[GatewayIn], register_gateway: Injected[RegisterGatewayAccount]
     ) -> GatewayOut:
         return gateway_out(await register_gateway(register_command(data)))
 
     @get("/", summary="List gateway accounts")
     async def list_all(
         self,
-        list_gateways: NamedDependency[ListGatewayAccounts],
+        list_gateways: Injected[ListGatewayAccounts],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> GatewayList:
@@ -52,7 +52,7 @@ class AdminGatewaysController(Controller):
         return GatewayList(data=[gateway_out(a) for a in accounts], has_more=has_more)
 
     @get("/{gateway_id:str}", summary="Get a gateway account")
-    async def get_one(self, gateway_id: FromPath[str], get_gateway: NamedDependency[GetGatewayAccount]) -> GatewayOut:
+    async def get_one(self, gateway_id: FromPath[str], get_gateway: Injected[GetGatewayAccount]) -> GatewayOut:
         return gateway_out(await get_gateway(gateway_id))
 
     @patch("/{gateway_id:str}", summary="Update a gateway account")
@@ -60,6 +60,6 @@ class AdminGatewaysController(Controller):
         self,
         gateway_id: FromPath[str],
         data: JSONBody[GatewayPatch],
-        update_gateway: NamedDependency[UpdateGatewayAccount],
+        update_gateway: Injected[UpdateGatewayAccount],
     ) -> GatewayOut:
         return gateway_out(await update_gateway(update_command(gateway_id, data)))

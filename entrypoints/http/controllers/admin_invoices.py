@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from application.use_cases.invoices import GetInvoice, MarkInvoiceUncollectible, VoidInvoice
 from entrypoints.http.auth import ADMIN, require_admin
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.orders import InvoiceOut, invoice_out
 
 
@@ -20,15 +20,15 @@ class AdminInvoicesController(Controller):
     responses = ADMIN_ERRORS
 
     @get("/{invoice_id:str}", summary="Get an invoice")
-    async def get_one(self, invoice_id: FromPath[str], get_invoice: NamedDependency[GetInvoice]) -> InvoiceOut:
+    async def get_one(self, invoice_id: FromPath[str], get_invoice: Injected[GetInvoice]) -> InvoiceOut:
         return invoice_out(await get_invoice(invoice_id))
 
     @post("/{invoice_id:str}/void/", status_code=200, summary="Void an open or uncollectible invoice")
-    async def void(self, invoice_id: FromPath[str], void_invoice: NamedDependency[VoidInvoice]) -> InvoiceOut:
+    async def void(self, invoice_id: FromPath[str], void_invoice: Injected[VoidInvoice]) -> InvoiceOut:
         return invoice_out(await void_invoice(invoice_id))
 
     @post("/{invoice_id:str}/mark-uncollectible/", status_code=200, summary="Mark an open invoice uncollectible")
     async def mark_uncollectible(
-        self, invoice_id: FromPath[str], mark_invoice_uncollectible: NamedDependency[MarkInvoiceUncollectible]
+        self, invoice_id: FromPath[str], mark_invoice_uncollectible: Injected[MarkInvoiceUncollectible]
     ) -> InvoiceOut:
         return invoice_out(await mark_invoice_uncollectible(invoice_id))

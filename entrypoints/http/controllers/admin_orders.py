@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.orders import CancelOrder, CreateOrder, GetOrder
 from entrypoints.http.auth import ADMIN, require_admin
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.orders import OrderIn, OrderOut, create_command, order_out
 
 
@@ -20,11 +20,11 @@ class AdminOrdersController(Controller):
     responses = ADMIN_ERRORS
 
     @post("/", status_code=201, summary="Create an order and open its invoice")
-    async def create(self, data: JSONBody[OrderIn], create_order: NamedDependency[CreateOrder]) -> OrderOut:
+    async def create(self, data: JSONBody[OrderIn], create_order: Injected[CreateOrder]) -> OrderOut:
         return order_out(await create_order(create_command(data)))
 
     @get("/{order_id:str}", summary="Get an order")
-    async def get_one(self, order_id: FromPath[str], get_order: NamedDependency[GetOrder]) -> OrderOut:
+    async def get_one(self, order_id: FromPath[str], get_order: Injected[GetOrder]) -> OrderOut:
         return order_out(await get_order(order_id))
 
     @post(
@@ -33,5 +33,5 @@ class AdminOrdersController(Controller):
         responses=GATEWAY_ERRORS,
         summary="Cancel an unpaid order (its invoice is voided, a live payment canceled at the gateway)",
     )
-    async def cancel(self, order_id: FromPath[str], cancel_order: NamedDependency[CancelOrder]) -> OrderOut:
+    async def cancel(self, order_id: FromPath[str], cancel_order: Injected[CancelOrder]) -> OrderOut:
         return order_out(await cancel_order(order_id))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
@@ -11,6 +10,7 @@ from application.use_cases.reconcile import Reconcile
 from application.use_cases.refunds import RefundPayment
 from entrypoints.http.auth import ADMIN, require_admin
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.payments import (
     CaptureIn,
     PaymentOut,
@@ -31,7 +31,7 @@ class AdminPaymentsController(Controller):
     responses = ADMIN_ERRORS
 
     @get("/{payment_id:str}", summary="Get a payment")
-    async def get_one(self, payment_id: FromPath[str], get_payment: NamedDependency[GetPayment]) -> PaymentOut:
+    async def get_one(self, payment_id: FromPath[str], get_payment: Injected[GetPayment]) -> PaymentOut:
         return payment_out(await get_payment(payment_id))
 
     @post(
@@ -43,13 +43,13 @@ class AdminPaymentsController(Controller):
     async def capture(
         self,
         payment_id: FromPath[str],
-        capture_payment: NamedDependency[CapturePayment],
+        capture_payment: Injected[CapturePayment],
         data: JSONBody[CaptureIn | None] = None,
     ) -> PaymentOut:
         return payment_out(await capture_payment(payment_id, data.amount if data else None))
 
     @post("/{payment_id:str}/cancel/", status_code=200, responses=GATEWAY_ERRORS, summary="Cancel a payment")
-    async def cancel(self, payment_id: FromPath[str], cancel_payment: NamedDependency[CancelPayment]) -> PaymentOut:
+    async def cancel(self, payment_id: FromPath[str], cancel_payment: Injected[CancelPayment]) -> PaymentOut:
         return payment_out(await cancel_payment(payment_id))
 
     @post(
@@ -61,7 +61,7 @@ class AdminPaymentsController(Controller):
     async def refund(
         self,
         payment_id: FromPath[str],
-        refund_payment: NamedDependency[RefundPayment],
+        refund_payment: Injected[RefundPayment],
         data: JSONBody[RefundIn | None] = None,
     ) -> RefundOut:
         return refund_out(await refund_payment(refund_command(payment_id, data)))
@@ -75,6 +75,6 @@ class AdminReconcileController(Controller):
     responses = ADMIN_ERRORS
 
     @post("/", status_code=200, summary="Re-read from the gateway what stayed non-final too long")
-    async def reconcile_now(self, reconcile: NamedDependency[Reconcile]) -> ReconcileOut:
+    async def reconcile_now(self, reconcile: Injected[Reconcile]) -> ReconcileOut:
         result = await reconcile()
         return ReconcileOut(checked=result.checked, changed=result.changed, failed=result.failed)

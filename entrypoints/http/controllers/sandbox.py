@@ -9,13 +9,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 
 from adapters.sandbox import SandboxApiError, SandboxNetwork
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.controllers._openapi import problems
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.problems import PROBLEM_JSON, FieldError, problem
 from entrypoints.http.schemas.common import Body, Out
 
@@ -78,7 +78,7 @@ class SandboxController(Controller):
 
     @post("/v1/payment_methods", status_code=200, summary="Tokenise a test card (what Stripe.js does)")
     async def tokenize(
-        self, data: JSONBody[PaymentMethodTokenIn], sandbox_network: NamedDependency[SandboxNetwork]
+        self, data: JSONBody[PaymentMethodTokenIn], sandbox_network: Injected[SandboxNetwork]
     ) -> PaymentMethodToken:
         card = data.card
         return PaymentMethodToken(id=sandbox_network.tokenize(card.number, card.exp_month, card.exp_year, card.cvc))
@@ -89,18 +89,18 @@ class SandboxController(Controller):
         summary="Complete (success=true) or fail 3-D Secure for an intent in requires_action",
     )
     async def authenticate(
-        self, intent_id: FromPath[str], data: JSONBody[AuthenticateIn], sandbox_network: NamedDependency[SandboxNetwork]
+        self, intent_id: FromPath[str], data: JSONBody[AuthenticateIn], sandbox_network: Injected[SandboxNetwork]
     ) -> AuthenticationResult:
         intent = sandbox_network.authenticate(intent_id, data.success)
         return AuthenticationResult(id=str(intent["id"]), status=str(intent["status"]))
 
     @get("/3ds/{intent_id:str}", media_type=MediaType.HTML, summary="The bank's 3-D Secure page")
-    async def challenge_page(self, intent_id: FromPath[str], sandbox_network: NamedDependency[SandboxNetwork]) -> str:
+    async def challenge_page(self, intent_id: FromPath[str], sandbox_network: Injected[SandboxNetwork]) -> str:
         return _challenge_page(sandbox_network.challenge(intent_id))
 
     @post("/3ds/{intent_id:str}/{outcome:str}", status_code=303, include_in_schema=False)
     async def challenge_answer(
-        self, intent_id: FromPath[str], outcome: FromPath[str], sandbox_network: NamedDependency[SandboxNetwork]
+        self, intent_id: FromPath[str], outcome: FromPath[str], sandbox_network: Injected[SandboxNetwork]
     ) -> Any:
         """The page's buttons (plain form posts: the page runs no script)."""
         if outcome not in ("complete", "fail"):

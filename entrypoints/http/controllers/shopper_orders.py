@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from application.ports.repositories import Page
@@ -12,6 +11,7 @@ from application.use_cases.orders import GetOrder, ListCustomerOrders
 from application.use_cases.payment_methods import Shopper
 from entrypoints.http.auth import SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import SHOPPER_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE
 from entrypoints.http.schemas.orders import InvoiceOut, OrderList, OrderOut, invoice_out, order_out
 
@@ -26,8 +26,8 @@ class ShopperOrdersController(Controller):
     @get("/orders/", summary="The caller's orders, newest first")
     async def list_mine(
         self,
-        shopper: NamedDependency[Shopper],
-        list_customer_orders: NamedDependency[ListCustomerOrders],
+        shopper: Injected[Shopper],
+        list_customer_orders: Injected[ListCustomerOrders],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> OrderList:
@@ -37,12 +37,12 @@ class ShopperOrdersController(Controller):
 
     @get("/orders/{order_id:str}", summary="One of the caller's orders")
     async def get_order(
-        self, order_id: FromPath[str], shopper: NamedDependency[Shopper], get_order: NamedDependency[GetOrder]
+        self, order_id: FromPath[str], shopper: Injected[Shopper], get_order: Injected[GetOrder]
     ) -> OrderOut:
         return order_out(await get_order(order_id, customer_reference=shopper.reference))
 
     @get("/invoices/{invoice_id:str}", summary="One of the caller's invoices")
     async def get_invoice(
-        self, invoice_id: FromPath[str], shopper: NamedDependency[Shopper], get_invoice: NamedDependency[GetInvoice]
+        self, invoice_id: FromPath[str], shopper: Injected[Shopper], get_invoice: Injected[GetInvoice]
     ) -> InvoiceOut:
         return invoice_out(await get_invoice(invoice_id, customer_reference=shopper.reference))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.payment_methods import (
@@ -16,6 +15,7 @@ from application.use_cases.payment_methods import (
 )
 from entrypoints.http.auth import SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
 from entrypoints.http.schemas.payment_methods import (
     PaymentMethodIn,
@@ -38,8 +38,8 @@ class ShopperPaymentMethodsController(Controller):
     @get("/", summary="The caller's saved cards")
     async def list_mine(
         self,
-        shopper: NamedDependency[Shopper],
-        list_payment_methods: NamedDependency[ListPaymentMethods],
+        shopper: Injected[Shopper],
+        list_payment_methods: Injected[ListPaymentMethods],
         limit: int = Parameter(default=10, ge=1, le=MAX_PAGE),
         starting_after: str | None = Parameter(default=None, max_length=255),
     ) -> PaymentMethodList:
@@ -57,8 +57,8 @@ class ShopperPaymentMethodsController(Controller):
     async def save(
         self,
         data: JSONBody[PaymentMethodIn],
-        shopper: NamedDependency[Shopper],
-        save_payment_method: NamedDependency[SavePaymentMethod],
+        shopper: Injected[Shopper],
+        save_payment_method: Injected[SavePaymentMethod],
     ) -> PaymentMethodOut:
         return payment_method_out(await save_payment_method(save_command(shopper, data)))
 
@@ -67,8 +67,8 @@ class ShopperPaymentMethodsController(Controller):
         self,
         payment_method_id: FromPath[str],
         data: JSONBody[PaymentMethodPatch],
-        shopper: NamedDependency[Shopper],
-        update_payment_method: NamedDependency[UpdatePaymentMethod],
+        shopper: Injected[Shopper],
+        update_payment_method: Injected[UpdatePaymentMethod],
     ) -> PaymentMethodOut:
         return payment_method_out(await update_payment_method(update_command(shopper, payment_method_id, data)))
 
@@ -81,8 +81,8 @@ class ShopperPaymentMethodsController(Controller):
     async def remove(
         self,
         payment_method_id: FromPath[str],
-        shopper: NamedDependency[Shopper],
-        remove_payment_method: NamedDependency[RemovePaymentMethod],
+        shopper: Injected[Shopper],
+        remove_payment_method: Injected[RemovePaymentMethod],
     ) -> None:
         await remove_payment_method(shopper, payment_method_id)
 
@@ -95,7 +95,7 @@ class ShopperPaymentMethodsController(Controller):
     async def make_default(
         self,
         payment_method_id: FromPath[str],
-        shopper: NamedDependency[Shopper],
-        set_default_payment_method: NamedDependency[SetDefaultPaymentMethod],
+        shopper: Injected[Shopper],
+        set_default_payment_method: Injected[SetDefaultPaymentMethod],
     ) -> PaymentMethodOut:
         return payment_method_out(await set_default_payment_method(shopper, payment_method_id))

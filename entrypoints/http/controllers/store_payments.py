@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -18,6 +17,7 @@ from application.use_cases.payments import ConfirmPayment, CreatePaymentForOrder
 from domain.errors import DomainError
 from entrypoints.http.auth import PUBLIC, SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.gateways import StorefrontGateway, storefront_gateway
 from entrypoints.http.schemas.payments import (
     ConfirmIn,
@@ -52,8 +52,8 @@ class StorePaymentsController(Controller):
     async def create_intent(
         self,
         data: JSONBody[PaymentIntentIn],
-        shopper: NamedDependency[Shopper],
-        create_payment: NamedDependency[CreatePaymentForOrder],
+        shopper: Injected[Shopper],
+        create_payment: Injected[CreatePaymentForOrder],
     ) -> Response[PaymentIntentOut]:
         view = await create_payment(create_command(shopper, data))
         return Response(intent_out(view), status_code=201 if view.created else 200)
@@ -67,15 +67,15 @@ class StorePaymentsController(Controller):
     async def confirm(
         self,
         payment_id: FromPath[str],
-        shopper: NamedDependency[Shopper],
-        confirm_payment: NamedDependency[ConfirmPayment],
+        shopper: Injected[Shopper],
+        confirm_payment: Injected[ConfirmPayment],
         data: JSONBody[ConfirmIn | None] = None,
     ) -> PaymentOut:
         return payment_out(await confirm_payment(confirm_command(shopper, payment_id, data)))
 
     @get([f"{p}/{{payment_id:str}}/" for p in PREFIXES], summary="One of the caller's payments")
     async def get_one(
-        self, payment_id: FromPath[str], shopper: NamedDependency[Shopper], get_payment: NamedDependency[GetPayment]
+        self, payment_id: FromPath[str], shopper: Injected[Shopper], get_payment: Injected[GetPayment]
     ) -> PaymentOut:
         return payment_out(await get_payment(payment_id, customer_reference=shopper.reference))
 
@@ -87,7 +87,7 @@ class StorePaymentsController(Controller):
     summary="The active gateways, for the storefront's checkout (no credential, never a secret)",
 )
 async def storefront_gateways(
-    list_gateways: NamedDependency[ListGatewayAccounts], gateway_registry: NamedDependency[Any]
+    list_gateways: Injected[ListGatewayAccounts], gateway_registry: Injected[Any]
 ) -> list[StorefrontGateway]:
     shown = []
     for account in await list_gateways(active_only=True):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from application.use_cases.webhooks import HandleGatewayWebhook
 from domain.errors import InvalidSignature
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.controllers._openapi import problems
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.schemas.common import Out
 
@@ -32,7 +32,7 @@ class WebhookReceived(Out):
     summary="A gateway's webhook; `gateway` is the account id, or its kind when one active account has it",
 )
 async def receive_webhook(
-    request: Request[Any, Any, Any], gateway: FromPath[str], handle_webhook: NamedDependency[HandleGatewayWebhook]
+    request: Request[Any, Any, Any], gateway: FromPath[str], handle_webhook: Injected[HandleGatewayWebhook]
 ) -> WebhookReceived:
     metrics: HttpMetrics = request.app.state.metrics
     body = await request.body()
