@@ -152,7 +152,8 @@ def payment_row(payment: Payment, box: SecretBox) -> dict[str, Any]:
         "amount_received": payment.amount_received, "amount_capturable": payment.amount_capturable,
         "last_payment_error": _error_document(payment.last_payment_error),
         "next_action": _next_action_document(payment.next_action), "observed_at": payment.observed_at,
-        "failed_attempts": payment.failed_attempts, "version": payment.version,
+        "failed_attempts": payment.failed_attempts,
+        "confirmation_attempts": payment.confirmation_attempts, "version": payment.version,
     }
 
 
@@ -188,7 +189,8 @@ def payment_from(row: Row, refunds: Sequence[Row], disputes: Sequence[Row], box:
         amount_capturable=row["amount_capturable"],
         last_payment_error=PaymentError(error["code"], error["decline_code"], error["message"]) if error else None,
         next_action=NextAction(action["type"], action["url"]) if action else None,
-        observed_at=row["observed_at"], failed_attempts=row["failed_attempts"], version=row["version"],
+        observed_at=row["observed_at"], failed_attempts=row["failed_attempts"],
+        confirmation_attempts=row["confirmation_attempts"], version=row["version"],
         refunds=[
             Refund(id=r["id"], payment_id=r["payment_id"], amount=r["amount"], currency=r["currency"],
                    status=RefundStatus(r["status"]), created_at=r["created_at"], updated_at=r["updated_at"],

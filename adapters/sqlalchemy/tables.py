@@ -187,6 +187,7 @@ payments = Table(
     Column("next_action", Document),
     Column("observed_at", UtcDateTime),
     Column("failed_attempts", Integer, nullable=False),
+    Column("confirmation_attempts", Integer, nullable=False, server_default="0"),
     _version(),
     UniqueConstraint("gateway_account_id", "gateway_payment_id", info={"what": "gateway payment id"}),
     Index("ux_payments_live", "order_id", "gateway_account_id", unique=True,

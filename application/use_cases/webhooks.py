@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,9 +11,9 @@ from application.ports.gateway import GatewayEvent, GatewayRegistry
 from application.ports.repositories import InboxEntry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases._shared import retry_on_conflict, save_settled
-from application.use_cases.payments import remember_card_quietly
+from application.use_cases.payments import PaymentSettler, remember_card_quietly
 from application.use_cases.saved_cards import RememberCardOfPayment
-from domain.errors import NotFound
+from domain.errors import GatewayError, NotFound
 from domain.gateway_account import GatewayAccount
 from domain.outcome import SettlementOutcome
 from domain.payment import Payment
@@ -46,6 +47,7 @@ class HandleGatewayWebhook:
     def __init__(self, uow: UnitOfWorkFactory, registry: GatewayRegistry, clock: Clock, ids: IdGenerator) -> None:
         self._uow, self._registry, self._clock, self._ids = uow, registry, clock, ids
         self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
+        self._settle_answer = PaymentSettler(uow, clock)
 
     async def __call__(self, gateway_ref: str, raw_body: bytes, headers: Mapping[str, str]) -> WebhookResult:
         async with self._uow() as uow:
@@ -53,12 +55,27 @@ class HandleGatewayWebhook:
         # Raises InvalidSignature before anything is decoded or stored.
         event = self._registry.gateway_for(account).parse_webhook(raw_body, headers)
         result = await retry_on_conflict(lambda: self._record_and_settle(account, event))
+        if result.outcome == SettlementOutcome.STALE.value and result.payment_id and event.payment is not None:
+            await self._reread(account, result.payment_id)
         if result.outcome == SettlementOutcome.APPLIED.value and result.payment_id:
             async with self._uow() as uow:
                 payment = await uow.payments.get(result.payment_id)
             if payment is not None:
                 await remember_card_quietly(self._remember_card, payment)
         return result
+
+    async def _reread(self, account: GatewayAccount, payment_id: str) -> None:
+        """A non-final event judged older than what we know may only look older: gateways stamp events in
+        whole seconds, our own answers to the microsecond, so a decline reported in the same second as the
+        confirm answer would be lost. Ask the gateway for the truth now and settle that, as reconciliation
+        would. A gateway outage here only delays the truth until reconciliation."""
+        async with self._uow() as uow:
+            payment = await uow.payments.get(payment_id)
+        if payment is None or payment.status.is_final or payment.gateway_payment_id is None:
+            return
+        with contextlib.suppress(GatewayError):
+            truth = await self._registry.gateway_for(account).retrieve_payment(payment.gateway_payment_id)
+            await self._settle_answer(payment_id, truth)
 
     async def _record_and_settle(self, account: GatewayAccount, event: GatewayEvent) -> WebhookResult:
         async with self._uow() as uow:

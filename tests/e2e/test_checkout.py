@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.e2e.client import DECLINES_ON_CHARGE, MASTERCARD, VISA, VISA_3DS, Caller, Hexpay, assert_problem
 
 
@@ -114,14 +112,8 @@ async def test_three_d_secure_page_complete_button(api: Hexpay) -> None:
     assert (await api.admin_order(payment["order_id"]))["status"] == "paid"
 
 
-# Each confirmation attempt must get a new gateway idempotency key (Payment.confirmation_attempts); the
-# SQLAlchemy adapter does not store that field, so a second attempt reuses the first attempt's key.
-NOT_PERSISTED = pytest.mark.xfail(strict=True, reason=(
-    "adapters.sqlalchemy does not persist Payment.confirmation_attempts: a retry reuses the first attempt's "
-    "gateway idempotency key (422 from the gateway, or the first answer replayed)"))
 
 
-@NOT_PERSISTED
 async def test_retry_after_failed_three_d_secure(api: Hexpay) -> None:
     shopper, card, intent = await _in_three_d_secure(api, "bel")
     await api.http.post(f"/sandbox/3ds/{intent['gateway_payment_id']}/fail")
@@ -134,10 +126,6 @@ async def test_retry_after_failed_three_d_secure(api: Hexpay) -> None:
     assert (await api.admin_payment(intent["payment_id"]))["status"] == "succeeded"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "domain/stripe_wire: a webhook's snapshot is observed at the event's `created` (whole seconds) while a direct "
-    "answer is observed at now() (microseconds), so a non-final report arriving in the same second as the "
-    "confirm answer (payment_intent.payment_failed after a failed 3-D Secure) is settled as stale"))
 async def test_failed_three_d_secure_reported_by_webhook(api: Hexpay) -> None:
     shopper, _, intent = await _in_three_d_secure(api, "bo")
     await api.anonymous.post(f"/sandbox/v1/payment_intents/{intent['gateway_payment_id']}/authenticate",
@@ -148,7 +136,6 @@ async def test_failed_three_d_secure_reported_by_webhook(api: Hexpay) -> None:
     assert payment["last_payment_error"]["code"] == "payment_intent_authentication_failure"
 
 
-@NOT_PERSISTED
 async def test_decline_then_retry_on_the_same_payment(any_db_api: Hexpay) -> None:
     api = any_db_api
     gateway = await api.sandbox_gateway()

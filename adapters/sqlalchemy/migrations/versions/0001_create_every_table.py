@@ -140,6 +140,7 @@ def upgrade() -> None:
     sa.Column('next_action', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('observed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('failed_attempts', sa.Integer(), nullable=False),
+    sa.Column('confirmation_attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
     sa.UniqueConstraint('gateway_account_id', 'gateway_payment_id', name=op.f('uq_payments_gateway_account_id_gateway_payment_id'))
