@@ -17,6 +17,7 @@ class SettingsError(Exception):
     pass
 
 
+_DEV_ADMIN_PREFIX = "dev_admin_"  # marks the generated development admin token wherever it is copied to
 # Values that must never protect a production deployment.
 _DEFAULT_LOOKING = {"", "changeme", "change-me", "secret", "dev", "development", "test", "admin", "password"}
 
@@ -51,9 +52,17 @@ class Settings:
         given = {key: env.get(var, "") for key, var in names.items()}
         generated: list[str] = []
         if mode == "prod":
+            development = set(_kept_dev_secrets(var_dir).values())
             for key, var in names.items():
-                if given[key].strip().lower() in _DEFAULT_LOOKING or len(given[key]) < 16:
-                    raise SettingsError(f"{var} must be set to a strong value (16+ characters) when HEXPAY_ENV=prod")
+                # HEXPAY_SECRET_KEY is a list (rotation): every key in it opens credentials, so each must be strong.
+                values = given[key].split(",") if key == "secret_key" else [given[key]]
+                for value in [v.strip() for v in values if v.strip()] or [""]:
+                    if value.lower() in _DEFAULT_LOOKING or len(value) < 16:
+                        raise SettingsError(
+                            f"{var} must be set to a strong value (16+ characters) when HEXPAY_ENV=prod")
+                    if value in development or value.startswith(_DEV_ADMIN_PREFIX):
+                        raise SettingsError(f"{var} is a development secret (made by `make run`); "
+                                            "HEXPAY_ENV=prod needs its own")
         else:
             missing = [key for key, value in given.items() if not value]
             if missing:
@@ -79,6 +88,14 @@ class Settings:
         )
 
 
+def _kept_dev_secrets(var_dir: Path) -> dict[str, str]:
+    path = var_dir / "dev-secrets.json"
+    try:
+        return {k: str(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def _dev_secrets(var_dir: Path) -> dict[str, str]:
     """Development secrets, made once and kept in var/dev-secrets.json (mode 600) so restarts keep them."""
     path = var_dir / "dev-secrets.json"
@@ -86,7 +103,7 @@ def _dev_secrets(var_dir: Path) -> dict[str, str]:
         return dict(json.loads(path.read_text()))
     var_dir.mkdir(parents=True, exist_ok=True)
     values = {
-        "admin_token": "dev_admin_" + secrets.token_urlsafe(24),
+        "admin_token": _DEV_ADMIN_PREFIX + secrets.token_urlsafe(24),
         "jwt_secret": secrets.token_urlsafe(32),
         "secret_key": Fernet.generate_key().decode(),
     }
