@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from adapters.sandbox.errors import SandboxApiError
-from adapters.sandbox.network import REFUND_REASONS, SandboxNetwork
+from adapters.sandbox.network import SandboxNetwork
+from adapters.sandbox.rules import REFUND_REASONS
 from adapters.stripe_wire.amounts import validate_amount
 from adapters.stripe_wire.mapping import (
     CUSTOMER_ID_KEY,

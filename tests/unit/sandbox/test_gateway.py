@@ -173,9 +173,9 @@ def test_an_account_the_network_does_not_know_is_a_gateway_auth_error() -> None:
 
 def test_no_secret_shows_in_a_repr(gateway: SandboxPaymentGateway, network: SandboxNetwork) -> None:
     created = network.create_payment_intent(ACCOUNT, amount=2000, currency="usd", payment_method="pm_card_visa")
-    intent = network._accounts[ACCOUNT].intents[created["id"]]
-    method = network._payment_methods[created["payment_method"]]
-    for shown in (repr(gateway), repr(network), repr(intent), repr(method), repr(network._accounts[ACCOUNT])):
+    intent = network.account(ACCOUNT).intents[created["id"]]
+    method = network.vault.of_account(ACCOUNT, created["payment_method"])
+    for shown in (repr(gateway), repr(network), repr(intent), repr(method), repr(network.account(ACCOUNT))):
         assert WEBHOOK_SECRET not in shown
         assert created["client_secret"] not in shown
         assert "4242424242424242" not in shown
