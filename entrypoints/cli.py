@@ -1,4 +1,4 @@
-"""`hexpay`: serve | dev | db upgrade | gateways add/list | token | reconcile | worker | demo."""
+"""`hexpay`: serve | dev | db upgrade | gateways add/list | token | reconcile | worker | secrets rotate | demo."""
 
 from __future__ import annotations
 
@@ -173,6 +173,25 @@ def cmd_worker(args: argparse.Namespace) -> None:
         time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
 
 
+def cmd_secrets_rotate(args: argparse.Namespace) -> None:
+    """After putting a new key first in HEXPAY_SECRET_KEY (old ones after it): re-seal every gateway account's
+    credentials with the new key, so the old keys can then be removed."""
+    from application.use_cases.gateway_accounts import ReencryptCredentials
+    from entrypoints.container import Container
+
+    async def rotate() -> int:
+        container = Container()
+        try:
+            return await ReencryptCredentials(container.uow_factory())()
+        finally:
+            await container.engine().dispose()
+
+    settings = _settings()
+    count = asyncio.run(rotate())
+    print(f"re-sealed the credentials of {count} gateway account(s) with the first of "
+          f"{len(settings.secret_keys)} key(s) in HEXPAY_SECRET_KEY")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from entrypoints.demo import run_demo
 
@@ -219,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "worker":
             p.add_argument("--interval", type=float, default=60.0)
         p.set_defaults(handler=handler)
+
+    secrets_group = sub.add_parser("secrets", help="keys that seal credentials at rest")
+    secrets_commands = secrets_group.add_subparsers(dest="secrets_command", required=True)
+    secrets_commands.add_parser("rotate", help="re-seal every gateway account's credentials with the first key") \
+        .set_defaults(handler=cmd_secrets_rotate)
 
     demo = sub.add_parser("demo", help="a whole sandbox purchase with 3-D Secure against a running server")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")

@@ -109,3 +109,22 @@ class ListGatewayAccounts:
     async def __call__(self, *, active_only: bool = False) -> list[GatewayAccount]:
         async with self._uow() as uow:
             return await uow.gateway_accounts.list(active_only=active_only)
+
+
+class ReencryptCredentials:
+    """Seal every gateway account's credentials again with the current key (the first of HEXPAY_SECRET_KEY).
+
+    Repositories seal credentials on every write, so saving each account again is the whole rotation; afterwards
+    the old keys can be dropped from HEXPAY_SECRET_KEY. One transaction: every account or none moves to the new key.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self) -> int:
+        async with self._uow() as uow:
+            accounts = await uow.gateway_accounts.list()
+            for account in accounts:
+                await uow.gateway_accounts.update(account)
+            await uow.commit()
+        return len(accounts)

@@ -1,0 +1,142 @@
+"""Gateway credentials are sealed at rest (Fernet: AES-CBC + HMAC, key from HEXPAY_SECRET_KEY), on SQLite and
+Postgres; rotation opens old rows with old keys, seals new writes with the new one, and `hexpay secrets rotate`
+re-seals everything so the old key can go."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from adapters.crypto import FernetSecretBox
+from adapters.sqlalchemy import create_engine
+from adapters.sqlalchemy.tables import gateway_accounts
+from application.use_cases.gateway_accounts import RegisterGatewayAccountCommand
+from entrypoints.cli import main
+from entrypoints.container import Container
+from tests.e2e.conftest import e2e_container, e2e_settings
+from tests.fakes.measurements import Measure
+
+SECRET_KEY = "sk_test_at_rest_" + "s" * 24
+WEBHOOK_SECRET = "whsec_at_rest_" + "w" * 24
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def container_with(database_url: str, *keys: str) -> Container:
+    return e2e_container(e2e_settings(database_url, secret_keys=keys))
+
+
+async def register(container: Container, name: str) -> str:
+    account = await container.register_gateway()(RegisterGatewayAccountCommand(
+        name=name, kind="sandbox", secret_key=SECRET_KEY, publishable_key="pk_test_at_rest",
+        webhook_secret=WEBHOOK_SECRET))
+    return account.id
+
+
+async def raw_rows(database_url: str) -> list[dict[str, Any]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return [dict(row) for row in (await connection.execute(select(gateway_accounts))).mappings()]
+    finally:
+        await engine.dispose()
+
+
+def opens_with(token: str, key: str) -> str | None:
+    try:
+        return FernetSecretBox([key]).open(token)
+    except ValueError:
+        return None
+
+
+async def test_credentials_are_sealed_in_the_database_row(database_url: str, measure: Measure) -> None:
+    key = Fernet.generate_key().decode()
+    container = container_with(database_url, key)
+    try:
+        account_id = await register(container, "At rest")
+        loaded = await container.get_gateway()(account_id)
+    finally:
+        await container.engine().dispose()
+    assert loaded.credentials.secret_key.reveal() == SECRET_KEY
+    assert SECRET_KEY not in repr(loaded) and WEBHOOK_SECRET not in str(loaded.credentials)
+
+    [row] = await raw_rows(database_url)
+    assert SECRET_KEY not in repr(row) and WEBHOOK_SECRET not in repr(row)
+    assert opens_with(row["secret_key_sealed"], key) == SECRET_KEY
+    assert opens_with(row["webhook_secret_sealed"], key) == WEBHOOK_SECRET
+    assert opens_with(row["secret_key_sealed"], Fernet.generate_key().decode()) is None  # no key, no secret
+    token = row["secret_key_sealed"]
+    tampered = token[:20] + ("B" if token[20] != "B" else "C") + token[21:]
+    assert opens_with(tampered, key) is None  # authenticated: a changed token is refused, not misread
+    scanned = 0
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.split("///", 1)[1])
+        for file in path.parent.glob(path.name + "*"):  # the database and its write-ahead log
+            content = file.read_bytes()
+            scanned += len(content)
+            assert SECRET_KEY.encode() not in content and WEBHOOK_SECRET.encode() not in content
+    measure("sealed at rest", database=database_url.split(":", 1)[0], token_length=len(row["secret_key_sealed"]),
+            sqlite_bytes_scanned=scanned)
+
+
+async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_reseals(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    measure: Measure,
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = container_with(database_url, old)
+    try:
+        first = await register(before, "Before rotation")
+    finally:
+        await before.engine().dispose()
+
+    rotating = container_with(database_url, new, old)  # the new key first: it seals; both open
+    try:
+        assert (await rotating.get_gateway()(first)).credentials.secret_key.reveal() == SECRET_KEY
+        second = await register(rotating, "During rotation")
+    finally:
+        await rotating.engine().dispose()
+    rows = {row["id"]: row for row in await raw_rows(database_url)}
+    assert opens_with(rows[second]["secret_key_sealed"], new) == SECRET_KEY
+    assert opens_with(rows[second]["secret_key_sealed"], old) is None
+    assert opens_with(rows[first]["secret_key_sealed"], new) is None  # still under the old key
+
+    only_new = container_with(database_url, new)
+    try:
+        with pytest.raises(ValueError):
+            await only_new.get_gateway()(first)  # dropping the old key now would lose the first account
+    finally:
+        await only_new.engine().dispose()
+
+    for name, value in cli_environment(database_url, f"{new},{old}", tmp_path).items():
+        monkeypatch.setenv(name, value)
+    await asyncio.to_thread(main, ["secrets", "rotate"])  # the CLI runs its own event loop
+    said = capsys.readouterr().out
+    assert "re-sealed the credentials of 2 gateway account(s)" in said
+
+    rows = {row["id"]: row for row in await raw_rows(database_url)}
+    for row in rows.values():
+        for column, plain in (("secret_key_sealed", SECRET_KEY), ("webhook_secret_sealed", WEBHOOK_SECRET)):
+            assert opens_with(row[column], new) == plain and opens_with(row[column], old) is None
+    after = container_with(database_url, new)  # the old key is gone for good
+    try:
+        for account_id in (first, second):
+            assert (await after.get_gateway()(account_id)).credentials.webhook_secret.reveal() == WEBHOOK_SECRET
+    finally:
+        await after.engine().dispose()
+    measure("rotation", database=database_url.split(":", 1)[0], accounts_resealed=len(rows),
+            cli=said.strip())
+
+
+def cli_environment(database_url: str, keys: str, var_dir: Path) -> dict[str, str]:
+    return {"HEXPAY_ENV": "dev", "HEXPAY_DATABASE_URL": database_url, "HEXPAY_SECRET_KEY": keys,
+            "HEXPAY_VAR_DIR": str(var_dir), "HEXPAY_ADMIN_TOKEN": "cli-admin-" + "a" * 24,
+            "HEXPAY_JWT_SECRET": "cli-jwt-" + "j" * 24}
