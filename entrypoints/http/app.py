@@ -36,6 +36,7 @@ from entrypoints.http.limits import MAX_BODY_BYTES, BodyLimit
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_log import RequestObserver
+from entrypoints.http.strict_json import StrictJSONRequest
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -97,6 +98,7 @@ def create_app(container: Container) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(IdempotencyMiddleware, container=container)],
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=StrictJSONRequest,
         openapi_config=_openapi(),
         state=State({"container": container, "metrics": metrics}),
         on_shutdown=[partial(_close, container)],

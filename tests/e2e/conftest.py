@@ -7,7 +7,8 @@ sandbox network, whose webhooks are posted through the app itself as in the serv
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 from cryptography.fernet import Fernet
@@ -45,6 +46,7 @@ def e2e_container(settings: Settings) -> Container:
     return container
 
 
+@asynccontextmanager
 async def _hexpay(database_url: str, **changes: object) -> AsyncIterator[Hexpay]:
     container = e2e_container(e2e_settings(database_url, **changes))
     app = create_app(container)
@@ -56,12 +58,18 @@ async def _hexpay(database_url: str, **changes: object) -> AsyncIterator[Hexpay]
 
 @pytest.fixture
 async def api(sqlite_url: str) -> AsyncIterator[Hexpay]:
-    async for hexpay in _hexpay(sqlite_url):
+    async with _hexpay(sqlite_url) as hexpay:
         yield hexpay
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def any_db_api(request: pytest.FixtureRequest) -> AsyncIterator[Hexpay]:
     url = request.getfixturevalue(f"{request.param}_url")
-    async for hexpay in _hexpay(url):
+    async with _hexpay(url) as hexpay:
         yield hexpay
+
+
+@pytest.fixture
+def api_with(sqlite_url: str) -> Callable[..., AbstractAsyncContextManager[Hexpay]]:
+    """The app with some settings changed: `async with api_with(jwt_subject_claim="user_id") as api:`."""
+    return lambda **changes: _hexpay(sqlite_url, **changes)

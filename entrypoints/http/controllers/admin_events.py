@@ -17,9 +17,8 @@ class AdminEventsController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @get("/", summary="Domain events after a cursor")
+    @get("/", summary="Domain events after a cursor", responses=ADMIN_ERRORS)
     async def list_after(
         self,
         list_events: Injected[ListEvents],

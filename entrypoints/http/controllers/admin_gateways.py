@@ -31,15 +31,14 @@ class AdminGatewaysController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @post("/", status_code=201, summary="Register a gateway account")
+    @post("/", status_code=201, summary="Register a gateway account", responses=ADMIN_ERRORS)
     async def register(
         self, data: JSONBody[GatewayIn], register_gateway: Injected[RegisterGatewayAccount]
     ) -> GatewayOut:
         return gateway_out(await register_gateway(register_command(data)))
 
-    @get("/", summary="List gateway accounts")
+    @get("/", summary="List gateway accounts", responses=ADMIN_ERRORS)
     async def list_all(
         self,
         list_gateways: Injected[ListGatewayAccounts],
@@ -51,11 +50,11 @@ class AdminGatewaysController(Controller):
         )
         return GatewayList(data=[gateway_out(a) for a in accounts], has_more=has_more)
 
-    @get("/{gateway_id:str}", summary="Get a gateway account")
+    @get("/{gateway_id:str}", summary="Get a gateway account", responses=ADMIN_ERRORS)
     async def get_one(self, gateway_id: FromPath[str], get_gateway: Injected[GetGatewayAccount]) -> GatewayOut:
         return gateway_out(await get_gateway(gateway_id))
 
-    @patch("/{gateway_id:str}", summary="Update a gateway account")
+    @patch("/{gateway_id:str}", summary="Update a gateway account", responses=ADMIN_ERRORS)
     async def update(
         self,
         gateway_id: FromPath[str],

@@ -17,17 +17,26 @@ class AdminInvoicesController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @get("/{invoice_id:str}", summary="Get an invoice")
+    @get("/{invoice_id:str}", summary="Get an invoice", responses=ADMIN_ERRORS)
     async def get_one(self, invoice_id: FromPath[str], get_invoice: Injected[GetInvoice]) -> InvoiceOut:
         return invoice_out(await get_invoice(invoice_id))
 
-    @post("/{invoice_id:str}/void/", status_code=200, summary="Void an open or uncollectible invoice")
+    @post(
+        "/{invoice_id:str}/void/",
+        status_code=200,
+        summary="Void an open or uncollectible invoice",
+        responses=ADMIN_ERRORS,
+    )
     async def void(self, invoice_id: FromPath[str], void_invoice: Injected[VoidInvoice]) -> InvoiceOut:
         return invoice_out(await void_invoice(invoice_id))
 
-    @post("/{invoice_id:str}/mark-uncollectible/", status_code=200, summary="Mark an open invoice uncollectible")
+    @post(
+        "/{invoice_id:str}/mark-uncollectible/",
+        status_code=200,
+        summary="Mark an open invoice uncollectible",
+        responses=ADMIN_ERRORS,
+    )
     async def mark_uncollectible(
         self, invoice_id: FromPath[str], mark_invoice_uncollectible: Injected[MarkInvoiceUncollectible]
     ) -> InvoiceOut:

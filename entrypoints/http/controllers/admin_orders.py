@@ -17,20 +17,19 @@ class AdminOrdersController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @post("/", status_code=201, summary="Create an order and open its invoice")
+    @post("/", status_code=201, summary="Create an order and open its invoice", responses=ADMIN_ERRORS)
     async def create(self, data: JSONBody[OrderIn], create_order: Injected[CreateOrder]) -> OrderOut:
         return order_out(await create_order(create_command(data)))
 
-    @get("/{order_id:str}", summary="Get an order")
+    @get("/{order_id:str}", summary="Get an order", responses=ADMIN_ERRORS)
     async def get_one(self, order_id: FromPath[str], get_order: Injected[GetOrder]) -> OrderOut:
         return order_out(await get_order(order_id))
 
     @post(
         "/{order_id:str}/cancel/",
         status_code=200,
-        responses=GATEWAY_ERRORS,
+        responses={**ADMIN_ERRORS, **GATEWAY_ERRORS},
         summary="Cancel an unpaid order (its invoice is voided, a live payment canceled at the gateway)",
     )
     async def cancel(self, order_id: FromPath[str], cancel_order: Injected[CancelOrder]) -> OrderOut:

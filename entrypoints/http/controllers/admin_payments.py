@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
@@ -28,16 +30,15 @@ class AdminPaymentsController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @get("/{payment_id:str}", summary="Get a payment")
+    @get("/{payment_id:str}", summary="Get a payment", responses=ADMIN_ERRORS)
     async def get_one(self, payment_id: FromPath[str], get_payment: Injected[GetPayment]) -> PaymentOut:
         return payment_out(await get_payment(payment_id))
 
     @post(
         "/{payment_id:str}/capture/",
         status_code=200,
-        responses=GATEWAY_ERRORS,
+        responses={**ADMIN_ERRORS, **GATEWAY_ERRORS},
         summary="Capture an authorized payment (all of it, or `amount`)",
     )
     async def capture(
@@ -48,23 +49,32 @@ class AdminPaymentsController(Controller):
     ) -> PaymentOut:
         return payment_out(await capture_payment(payment_id, data.amount if data else None))
 
-    @post("/{payment_id:str}/cancel/", status_code=200, responses=GATEWAY_ERRORS, summary="Cancel a payment")
+    @post(
+        "/{payment_id:str}/cancel/",
+        status_code=200,
+        responses={**ADMIN_ERRORS, **GATEWAY_ERRORS},
+        summary="Cancel a payment",
+    )
     async def cancel(self, payment_id: FromPath[str], cancel_payment: Injected[CancelPayment]) -> PaymentOut:
         return payment_out(await cancel_payment(payment_id))
 
     @post(
         "/{payment_id:str}/refunds/",
         status_code=201,
-        responses=GATEWAY_ERRORS,
+        responses={**ADMIN_ERRORS, **GATEWAY_ERRORS},
         summary="Refund a succeeded payment (what is still refundable, or `amount`)",
     )
     async def refund(
         self,
+        request: Request[Any, Any, Any],
         payment_id: FromPath[str],
         refund_payment: Injected[RefundPayment],
         data: JSONBody[RefundIn | None] = None,
     ) -> RefundOut:
-        return refund_out(await refund_payment(refund_command(payment_id, data)))
+        # The Idempotency-Key names the refund: a retry after a 5xx (which the idempotency layer runs afresh)
+        # resubmits the refund reserved the first time instead of paying out a second one.
+        key = request.headers.get("idempotency-key")
+        return refund_out(await refund_payment(refund_command(payment_id, data, key)))
 
 
 class AdminReconcileController(Controller):
@@ -72,9 +82,10 @@ class AdminReconcileController(Controller):
     guards = [require_admin]
     opt = {"audience": ADMIN}
     tags = ["admin"]
-    responses = ADMIN_ERRORS
 
-    @post("/", status_code=200, summary="Re-read from the gateway what stayed non-final too long")
+    @post(
+        "/", status_code=200, summary="Re-read from the gateway what stayed non-final too long", responses=ADMIN_ERRORS
+    )
     async def reconcile_now(self, reconcile: Injected[Reconcile]) -> ReconcileOut:
         result = await reconcile()
         return ReconcileOut(checked=result.checked, changed=result.changed, failed=result.failed)

@@ -69,14 +69,21 @@ def sandbox_error(_: Request[Any, Any, Any], error: SandboxApiError) -> Response
     return Response(msgspec.json.encode(body), status_code=body.status, media_type=PROBLEM_JSON)
 
 
+SANDBOX_ERRORS = problems(400, 402, 404, 409, 413)
+
+
 class SandboxController(Controller):
     path = "/sandbox"
     opt = {"audience": PUBLIC}
     tags = ["sandbox"]
     exception_handlers = {SandboxApiError: sandbox_error}
-    responses = problems(400, 402, 404, 409, 413)
 
-    @post("/v1/payment_methods", status_code=200, summary="Tokenise a test card (what Stripe.js does)")
+    @post(
+        "/v1/payment_methods",
+        status_code=200,
+        responses=SANDBOX_ERRORS,
+        summary="Tokenise a test card (what Stripe.js does)",
+    )
     async def tokenize(
         self, data: JSONBody[PaymentMethodTokenIn], sandbox_network: Injected[SandboxNetwork]
     ) -> PaymentMethodToken:
@@ -86,6 +93,7 @@ class SandboxController(Controller):
     @post(
         "/v1/payment_intents/{intent_id:str}/authenticate",
         status_code=200,
+        responses=SANDBOX_ERRORS,
         summary="Complete (success=true) or fail 3-D Secure for an intent in requires_action",
     )
     async def authenticate(
@@ -94,7 +102,12 @@ class SandboxController(Controller):
         intent = sandbox_network.authenticate(intent_id, data.success)
         return AuthenticationResult(id=str(intent["id"]), status=str(intent["status"]))
 
-    @get("/3ds/{intent_id:str}", media_type=MediaType.HTML, summary="The bank's 3-D Secure page")
+    @get(
+        "/3ds/{intent_id:str}",
+        media_type=MediaType.HTML,
+        responses=SANDBOX_ERRORS,
+        summary="The bank's 3-D Secure page",
+    )
     async def challenge_page(self, intent_id: FromPath[str], sandbox_network: Injected[SandboxNetwork]) -> str:
         return _challenge_page(sandbox_network.challenge(intent_id))
 

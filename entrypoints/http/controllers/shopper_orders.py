@@ -21,9 +21,8 @@ class ShopperOrdersController(Controller):
     guards = [require_shopper]
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
-    responses = SHOPPER_ERRORS
 
-    @get("/orders/", summary="The caller's orders, newest first")
+    @get("/orders/", summary="The caller's orders, newest first", responses=SHOPPER_ERRORS)
     async def list_mine(
         self,
         shopper: Injected[Shopper],
@@ -35,13 +34,13 @@ class ShopperOrdersController(Controller):
         views = await list_customer_orders(shopper.reference, Page(limit=limit + 1, starting_after=starting_after))
         return OrderList(data=[order_out(v) for v in views[:limit]], has_more=len(views) > limit)
 
-    @get("/orders/{order_id:str}", summary="One of the caller's orders")
+    @get("/orders/{order_id:str}", summary="One of the caller's orders", responses=SHOPPER_ERRORS)
     async def get_order(
         self, order_id: FromPath[str], shopper: Injected[Shopper], get_order: Injected[GetOrder]
     ) -> OrderOut:
         return order_out(await get_order(order_id, customer_reference=shopper.reference))
 
-    @get("/invoices/{invoice_id:str}", summary="One of the caller's invoices")
+    @get("/invoices/{invoice_id:str}", summary="One of the caller's invoices", responses=SHOPPER_ERRORS)
     async def get_invoice(
         self, invoice_id: FromPath[str], shopper: Injected[Shopper], get_invoice: Injected[GetInvoice]
     ) -> InvoiceOut:

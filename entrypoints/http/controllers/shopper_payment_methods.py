@@ -33,9 +33,8 @@ class ShopperPaymentMethodsController(Controller):
     guards = [require_shopper]
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
-    responses = SHOPPER_ERRORS
 
-    @get("/", summary="The caller's saved cards")
+    @get("/", summary="The caller's saved cards", responses=SHOPPER_ERRORS)
     async def list_mine(
         self,
         shopper: Injected[Shopper],
@@ -51,7 +50,7 @@ class ShopperPaymentMethodsController(Controller):
     @post(
         "/",
         status_code=201,
-        responses=GATEWAY_ERRORS,
+        responses={**SHOPPER_ERRORS, **GATEWAY_ERRORS},
         summary="Save a card tokenised by the gateway (attached to the caller's gateway customer)",
     )
     async def save(
@@ -62,7 +61,7 @@ class ShopperPaymentMethodsController(Controller):
     ) -> PaymentMethodOut:
         return payment_method_out(await save_payment_method(save_command(shopper, data)))
 
-    @patch("/{payment_method_id:str}", responses=GATEWAY_ERRORS, summary="Update a saved card")
+    @patch("/{payment_method_id:str}", responses={**SHOPPER_ERRORS, **GATEWAY_ERRORS}, summary="Update a saved card")
     async def update(
         self,
         payment_method_id: FromPath[str],
@@ -75,7 +74,7 @@ class ShopperPaymentMethodsController(Controller):
     @delete(
         "/{payment_method_id:str}",
         status_code=204,
-        responses=GATEWAY_ERRORS,
+        responses={**SHOPPER_ERRORS, **GATEWAY_ERRORS},
         summary="Remove a saved card (detached at the gateway)",
     )
     async def remove(
@@ -89,7 +88,7 @@ class ShopperPaymentMethodsController(Controller):
     @post(
         "/{payment_method_id:str}/default/",
         status_code=200,
-        responses=GATEWAY_ERRORS,
+        responses={**SHOPPER_ERRORS, **GATEWAY_ERRORS},
         summary="Make a saved card the default",
     )
     async def make_default(

@@ -38,12 +38,12 @@ class StorePaymentsController(Controller):
     guards = [require_shopper]
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
-    responses = SHOPPER_ERRORS
 
     @post(
         [f"{p}/intent/" for p in PREFIXES],
         status_code=201,
         responses={
+            **SHOPPER_ERRORS,
             **GATEWAY_ERRORS,
             200: ResponseSpec(PaymentIntentOut, description="the order's live payment on that gateway"),
         },
@@ -61,7 +61,7 @@ class StorePaymentsController(Controller):
     @post(
         [f"{p}/{{payment_id:str}}/confirm/" for p in PREFIXES],
         status_code=200,
-        responses=GATEWAY_ERRORS,
+        responses={**SHOPPER_ERRORS, **GATEWAY_ERRORS},
         summary="Confirm a payment (a decline comes back as requires_payment_method with last_payment_error)",
     )
     async def confirm(
@@ -73,7 +73,9 @@ class StorePaymentsController(Controller):
     ) -> PaymentOut:
         return payment_out(await confirm_payment(confirm_command(shopper, payment_id, data)))
 
-    @get([f"{p}/{{payment_id:str}}/" for p in PREFIXES], summary="One of the caller's payments")
+    @get(
+        [f"{p}/{{payment_id:str}}/" for p in PREFIXES], summary="One of the caller's payments", responses=SHOPPER_ERRORS
+    )
     async def get_one(
         self, payment_id: FromPath[str], shopper: Injected[Shopper], get_payment: Injected[GetPayment]
     ) -> PaymentOut:

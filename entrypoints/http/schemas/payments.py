@@ -65,6 +65,18 @@ class RefundOut(Out):
     object: str = "refund"
 
 
+class DisputeOut(Out):
+    """A chargeback the shopper's bank opened on the payment (status in Stripe's terms; "lost" took the money)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    reason: str | None
+    opened_at: datetime
+    object: str = "dispute"
+
+
 class PaymentOut(Out):
     id: str
     order_id: str
@@ -83,6 +95,8 @@ class PaymentOut(Out):
     payment_number: str = ""
     gateway_payment_id: str | None = None
     amount_capturable: int = 0
+    disputes: list[DisputeOut] = msgspec.field(default_factory=list)
+    amount_lost_to_disputes: int = 0
     object: str = "payment"
 
 
@@ -134,9 +148,11 @@ def confirm_command(shopper: Shopper, payment_id: str, body: ConfirmIn | None) -
                                  return_url=body.return_url)
 
 
-def refund_command(payment_id: str, body: RefundIn | None) -> RefundPaymentCommand:
+def refund_command(payment_id: str, body: RefundIn | None, request_key: str | None = None) -> RefundPaymentCommand:
+    """request_key is the request's Idempotency-Key: a retry after a 5xx then reaches the refund it reserved."""
     body = body or RefundIn()
-    return RefundPaymentCommand(payment_id=payment_id, amount=body.amount, reason=body.reason)
+    return RefundPaymentCommand(payment_id=payment_id, amount=body.amount, reason=body.reason,
+                                request_key=request_key)
 
 
 def next_action_out(action: NextAction | None) -> NextActionOut | None:
@@ -181,6 +197,9 @@ def payment_out(payment: Payment) -> PaymentOut:
         payment_number=payment.number,
         gateway_payment_id=payment.gateway_payment_id,
         amount_capturable=payment.amount_capturable,
+        disputes=[DisputeOut(id=d.gateway_dispute_id, status=d.status, amount=d.amount, currency=d.currency,
+                             reason=d.reason, opened_at=rfc3339(d.opened_at)) for d in payment.disputes],
+        amount_lost_to_disputes=payment.amount_lost_to_disputes,
     )
 
 
