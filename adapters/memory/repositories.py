@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+from adapters.memory.copies import private_copy
 from adapters.memory.store import MemoryTransaction
 from application.ports.repositories import IdempotencyRecord, InboxEntry, Page, StoredEvent
 from domain.customer import Customer
@@ -244,7 +244,7 @@ class MemoryEventFeed(_Repository):
     async def list_after(self, cursor: str | None, limit: int) -> list[StoredEvent]:
         after = int(cursor) if cursor else 0
         outbox = self._tx().store.outbox
-        return [copy.deepcopy(e) for e in outbox if int(e.id) > after][:limit]
+        return [private_copy(e) for e in outbox if int(e.id) > after][:limit]
 
 
 class MemoryIdempotencyRecords(_Repository):

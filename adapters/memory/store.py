@@ -12,13 +12,13 @@ It behaves like the database on purpose, so that use cases tested on memory beha
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.memory.copies import private_copy
 from adapters.memory.unique_keys import UNIQUE_KEYS
 from application.ports.repositories import StoredEvent
 from domain.errors import ConcurrentUpdate, DuplicateRecord
@@ -34,7 +34,7 @@ class Row:
 
 
 def _without_events(value: Any) -> Any:
-    value = copy.deepcopy(value)
+    value = private_copy(value)
     if hasattr(value, "events"):
         value.events = []
     for child in [*getattr(value, "refunds", ()), *getattr(value, "disputes", ())]:
@@ -61,7 +61,18 @@ class MemoryStore:
         self.unique_keys: dict[str, UniqueKeys] = dict(UNIQUE_KEYS) if unique_keys is None else unique_keys
         self.row_locks: dict[tuple[str, Hashable], MemoryTransaction] = {}
         self.key_locks: dict[tuple[Hashable, ...], MemoryTransaction] = {}
+        # Committed unique keys -> the key of the row holding them (keys are namespaced by guarantee).
+        self.unique_index: dict[tuple[Hashable, ...], Hashable] = {}
         self._event_ids = itertools.count(1)
+
+    def reindex(self, keys_of: UniqueKeys, key: Hashable, previous: Row | None, current: Row | None) -> None:
+        if previous is not None:
+            for unique_key in keys_of(previous.value):
+                if self.unique_index.get(unique_key) == key:
+                    del self.unique_index[unique_key]
+        if current is not None:
+            for unique_key in keys_of(current.value):
+                self.unique_index[unique_key] = key
 
     def next_event_id(self) -> str:
         return str(next(self._event_ids))
@@ -97,7 +108,7 @@ class MemoryTransaction:
         if row is None:
             return None
         self.loaded_versions[(table, key)] = row.version
-        return copy.deepcopy(row.value)
+        return private_copy(row.value)
 
     def values(self, table: str) -> Iterator[tuple[Hashable, Any]]:
         """Every row of the table as this transaction sees it (not copied: callers copy what they return)."""
@@ -157,8 +168,19 @@ class MemoryTransaction:
     def _clash(
         self, table: str, key: Hashable, wanted: set[tuple[Hashable, ...]], keys_of: UniqueKeys
     ) -> tuple[Hashable, Hashable] | None:
-        for other_key, row in self.rows(table):
-            if other_key == key:
+        """Another row of this transaction's view holding one of the wanted keys: (its key, the guarantee)."""
+        pending = self.writes.get(table, {})
+        for unique_key in wanted:
+            owner = self.store.unique_index.get(unique_key)
+            if owner is None or owner == key:
+                continue
+            if owner in pending:  # this transaction rewrote that row: its new version decides
+                rewritten = pending[owner]
+                if rewritten is None or unique_key not in set(keys_of(rewritten.value)):
+                    continue
+            return owner, unique_key[0]
+        for other_key, row in pending.items():
+            if other_key == key or row is None:
                 continue
             common = wanted.intersection(keys_of(row.value))
             if common:
@@ -206,15 +228,17 @@ class MemoryTransaction:
         events = [event for aggregate in self.touched.values() for event in drain_events(aggregate)]
         for table, pending in self.writes.items():
             committed = self.store.tables[table]
+            keys_of = self.store.unique_keys.get(table)
             for key, row in pending.items():
-                if row is None:
-                    committed.pop(key, None)
-                else:
+                previous = committed.pop(key, None)
+                if row is not None:
                     committed[key] = row
+                if keys_of is not None:
+                    self.store.reindex(keys_of, key, previous, row)
         for event in events:
             self.store.outbox.append(
                 StoredEvent(id=self.store.next_event_id(), type=event.type, occurred_at=event.occurred_at,
-                            data=copy.deepcopy(event.data()))
+                            data=private_copy(event.data()))
             )
         self.end()
 

@@ -57,3 +57,25 @@ def duplicate_from(error: IntegrityError) -> DuplicateRecord | None:
     if sqlstate == "23505":
         return DuplicateRecord("unique key")
     return None
+
+
+# Columns a partial unique index's WHERE clause reads: changing them can make a row clash with another.
+_PARTIAL_INDEX_COLUMNS = {"payments": {"status"}, "payment_methods": {"is_default", "detached"}}
+
+
+def _guarded() -> dict[str, tuple[str, ...]]:
+    guarded: dict[str, set[str]] = {}
+    for table in metadata.tables.values():
+        columns = set(_PARTIAL_INDEX_COLUMNS.get(table.name, ()))
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                columns.update(c.name for c in constraint.columns)
+        for index in table.indexes:
+            if index.unique:
+                columns.update(c.name for c in index.columns)
+        guarded[table.name] = tuple(sorted(columns))
+    return guarded
+
+
+# Per table, the non-key columns an UPDATE must change before it can violate a unique constraint or index.
+GUARDED_COLUMNS = _guarded()

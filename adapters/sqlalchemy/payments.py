@@ -34,6 +34,8 @@ class SqlAlchemyPaymentRepository:
                 children[table.name][child["payment_id"]].append(child)
         loaded = [mapping.payment_from(row, children["refunds"][row["id"]], children["disputes"][row["id"]], tx.box)
                   for row in rows]
+        for row in rows:
+            tx.remember_row(payments, row)
         for payment in loaded:
             tx.remember_children(refunds, payment.id, mapping.refund_rows(payment))
             tx.remember_children(disputes, payment.id, mapping.dispute_rows(payment))

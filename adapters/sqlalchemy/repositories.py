@@ -67,6 +67,7 @@ class SqlAlchemyCustomerRepository(_Repository):
             select(customer_gateway_ids).where(customer_gateway_ids.c.customer_id == row["id"])
         )).mappings().all()
         customer = mapping.customer_from(row, ids)
+        tx.remember_row(customers, row)
         tx.remember_children(customer_gateway_ids, customer.id, mapping.customer_gateway_id_rows(customer))
         return customer
 
@@ -109,8 +110,12 @@ class SqlAlchemyGatewayAccountRepository(_Repository):
 
 class SqlAlchemyPaymentMethodRepository(_Repository):
     async def _one(self, query: Select[Any]) -> PaymentMethod | None:
-        row = (await self._tx().execute(query)).mappings().first()
-        return None if row is None else mapping.payment_method_from(row)
+        tx = self._tx()
+        row = (await tx.execute(query)).mappings().first()
+        if row is None:
+            return None
+        tx.remember_row(payment_methods, row)
+        return mapping.payment_method_from(row)
 
     async def get(self, payment_method_id: str) -> PaymentMethod | None:
         return await self._one(select(payment_methods).where(payment_methods.c.id == payment_method_id))
@@ -119,7 +124,11 @@ class SqlAlchemyPaymentMethodRepository(_Repository):
         query = select(payment_methods).where(payment_methods.c.customer_id == customer_id,
                                               payment_methods.c.detached.is_(False))
         query = paged(query, payment_methods, page, newest_first=False)
-        return [mapping.payment_method_from(row) for row in (await self._tx().execute(query)).mappings()]
+        tx = self._tx()
+        rows = (await tx.execute(query)).mappings().all()
+        for row in rows:
+            tx.remember_row(payment_methods, row)
+        return [mapping.payment_method_from(row) for row in rows]
 
     async def find_by_gateway_id(self, gateway_account_id: str, gateway_payment_method_id: str) -> PaymentMethod | None:
         return await self._one(select(payment_methods).where(
@@ -174,8 +183,12 @@ class SqlAlchemyOrderRepository(_Repository):
 
 class SqlAlchemyInvoiceRepository(_Repository):
     async def _one(self, query: Select[Any]) -> Invoice | None:
-        row = (await self._tx().execute(query)).mappings().first()
-        return None if row is None else mapping.invoice_from(row)
+        tx = self._tx()
+        row = (await tx.execute(query)).mappings().first()
+        if row is None:
+            return None
+        tx.remember_row(invoices, row)
+        return mapping.invoice_from(row)
 
     async def get(self, invoice_id: str) -> Invoice | None:
         return await self._one(select(invoices).where(invoices.c.id == invoice_id))

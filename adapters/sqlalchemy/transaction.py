@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sqlalchemy.integrity import duplicate_from
+from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
 
@@ -26,18 +26,24 @@ class SqlTransaction:
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
         # Child rows as last read or written, per (table, parent id): unchanged children are not rewritten.
         self.children: dict[tuple[str, Hashable], Rows] = {}
+        # Per (table, id), the guarded columns as last read or written: an update that leaves them (and the
+        # children) alone cannot violate a unique constraint, so it needs no savepoint.
+        self.guarded: dict[tuple[str, Hashable], tuple[Any, ...]] = {}
 
     async def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
         return await self.connection.execute(statement, params)
 
+    def remember_row(self, table: Table, row: Any) -> None:
+        self.guarded[(table.name, row["id"])] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
+
     @asynccontextmanager
-    async def step(self) -> AsyncIterator[None]:
+    async def step(self, guarded: bool = True) -> AsyncIterator[None]:
         """Writes that succeed or fail together, a unique violation raised as DuplicateRecord.
 
         A failed statement aborts a whole Postgres transaction, so the step runs in a savepoint there: the unit
         of work stays usable after a DuplicateRecord, as on SQLite (which aborts only the statement) and in memory.
         """
-        savepoint = self.connection.begin_nested() if self.is_postgres else nullcontext()
+        savepoint = self.connection.begin_nested() if self.is_postgres and guarded else nullcontext()
         try:
             async with savepoint:
                 yield
@@ -62,6 +68,7 @@ class SqlTransaction:
                     await self.execute(insert(child), rows)
         for child, _, rows in children:
             self.children[(child.name, row["id"])] = rows
+        self.remember_row(table, row)
         self.touch(aggregate)
 
     async def update_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
@@ -70,18 +77,23 @@ class SqlTransaction:
         expected = aggregate.version
         values = {k: v for k, v in row.items() if k != "id"}
         values["version"] = expected + 1
-        async with self.step():
+        changed_children = [(child, column, rows) for child, column, rows in children
+                            if self.children.get((child.name, aggregate.id)) != rows]
+        projection = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
+        may_clash = bool(changed_children) or (
+            bool(projection) and self.guarded.get((table.name, aggregate.id)) != projection)
+        async with self.step(guarded=may_clash):
             result = await self.execute(
                 update(table).where(table.c.id == aggregate.id, table.c.version == expected).values(values)
             )
             if result.rowcount != 1:
                 raise ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
-            for child, parent_column, rows in children:
-                if self.children.get((child.name, aggregate.id)) != rows:
-                    await self.execute(delete(child).where(child.c[parent_column] == aggregate.id))
-                    if rows:
-                        await self.execute(insert(child), rows)
+            for child, parent_column, rows in changed_children:
+                await self.execute(delete(child).where(child.c[parent_column] == aggregate.id))
+                if rows:
+                    await self.execute(insert(child), rows)
         aggregate.version = expected + 1
         for child, _, rows in children:
             self.children[(child.name, aggregate.id)] = rows
+        self.guarded[(table.name, aggregate.id)] = projection
         self.touch(aggregate)
