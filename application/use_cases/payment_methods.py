@@ -14,7 +14,7 @@ from application.use_cases._shared import (
     retry_on_conflict,
 )
 from domain.customer import Customer
-from domain.errors import Conflict, NotFound
+from domain.errors import NotFound
 from domain.payment_method import PaymentMethod
 
 
@@ -74,7 +74,8 @@ class SavePaymentMethod:
             account = await active_account(uow, command.gateway_account_id)
             existing = await uow.payment_methods.find_by_gateway_id(account.id, command.gateway_payment_method_id)
         if existing is not None and existing.customer_id != customer.id:
-            raise Conflict("this payment method belongs to another customer")
+            # Exactly as for a card hexpay has never seen: another customer's card is not even acknowledged.
+            raise NotFound(f"no payment method {command.gateway_payment_method_id}")
         if existing is not None and not existing.detached and command.is_default is not True:
             return existing  # saving the same card again returns the saved one
 
