@@ -97,6 +97,12 @@ async def test_bad_amounts_and_fields_elsewhere(api: Hexpay) -> None:
     assert len((await api.admin.get(gateways)).json()["data"]) == 1
 
 
+async def test_bad_query_parameters(api: Hexpay) -> None:
+    for params in ({"after": "not-a-cursor"}, {"after": "9" * 40}, {"limit": 0}, {"limit": "ten"}):
+        assert_problem(await api.admin.get("/api/v1/admin/events/", **params), 400, "validation_error")
+    assert_problem(await api.admin.get("/api/v1/admin/gateways/", limit=1000), 400, "validation_error")
+
+
 async def test_unknown_route_and_wrong_method(api: Hexpay) -> None:
     assert_problem(await api.http.get("/api/v1/nothing-here"), 404, "not_found")
     assert_problem(await api.admin.get("/api/v1/admin/orders/ord_missing"), 404, "not_found")

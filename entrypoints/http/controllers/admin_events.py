@@ -11,6 +11,10 @@ from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.events import EventList, event_list
 
+# Every event store numbers its outbox in commit order and hands the number out as the cursor. Anything else is
+# refused here with a 400, before a store could fail on it (the stores parse it with int()).
+CURSOR = r"^[0-9]{1,18}$"
+
 
 class AdminEventsController(Controller):
     path = "/api/v1/admin/events"
@@ -22,7 +26,7 @@ class AdminEventsController(Controller):
     async def list_after(
         self,
         list_events: Injected[ListEvents],
-        after: str | None = Parameter(default=None, max_length=255),
+        after: str | None = Parameter(default=None, pattern=CURSOR, description="a next_cursor this feed gave"),
         limit: int = Parameter(default=100, ge=1, le=MAX_PAGE),
     ) -> EventList:
         return event_list(await list_events(after, limit))
