@@ -20,7 +20,8 @@ def parse_webhook(
     verify(raw_body, signature_header(headers), secrets, now, tolerance)
     try:
         event = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the decoder can follow is no Stripe event either (not a 500).
         raise MalformedStripeObject("webhook body is not JSON") from exc
     if not isinstance(event, dict) or event.get("object", "event") != "event":
         raise MalformedStripeObject("webhook body is not a Stripe event")
