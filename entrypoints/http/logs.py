@@ -27,8 +27,9 @@ _PATTERNS = [
     re.compile(r"(?i)\b(bearer)\s+[^\s\"',]+"),
 ]
 
-# LogRecord's own attributes: everything else on a record came from `extra=` and is written as a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# LogRecord's own attributes: everything else on a record came from `extra=` and is written as a field
+# (except uvicorn's terminal-colour copy of its message).
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 class Redactor:

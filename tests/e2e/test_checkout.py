@@ -207,3 +207,16 @@ async def test_cancel_payment_then_pay_afresh(api: Hexpay) -> None:
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
     second = await api.intent(shopper, order["id"], gateway["id"])
     assert second.status_code == 201 and second.json()["payment_id"] != first["payment_id"]
+
+
+async def test_three_d_secure_page_without_a_return_url(api: Hexpay) -> None:
+    gateway = await api.sandbox_gateway()
+    shopper = api.shopper("bix")
+    order = await api.order("bix")
+    card = (await api.save_card(shopper, gateway["id"], VISA_3DS)).json()
+    intent = (await api.intent(shopper, order["id"], gateway["id"], payment_method_id=card["id"])).json()
+    await api.confirm(shopper, intent["payment_id"])
+    page = await api.http.post(f"/sandbox/3ds/{intent['gateway_payment_id']}/complete")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "succeeded" in page.text
+    assert_problem(await api.http.post(f"/sandbox/3ds/{intent['gateway_payment_id']}/complete"), 409, "conflict")

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 
@@ -70,6 +71,10 @@ def sandbox_error(_: Request[Any, Any, Any], error: SandboxApiError) -> Response
 
 
 SANDBOX_ERRORS = problems(400, 402, 404, 409, 413)
+BUTTON_ANSWERS = {
+    **SANDBOX_ERRORS,
+    200: ResponseSpec(str, media_type=MediaType.HTML, description="no return_url: a page saying how it went"),
+}
 
 
 class SandboxController(Controller):
@@ -111,25 +116,35 @@ class SandboxController(Controller):
     async def challenge_page(self, intent_id: FromPath[str], sandbox_network: Injected[SandboxNetwork]) -> str:
         return _challenge_page(sandbox_network.challenge(intent_id))
 
-    @post("/3ds/{intent_id:str}/{outcome:str}", status_code=303, include_in_schema=False)
-    async def challenge_answer(
-        self, intent_id: FromPath[str], outcome: FromPath[str], sandbox_network: Injected[SandboxNetwork]
-    ) -> Any:
-        """The page's buttons (plain form posts: the page runs no script)."""
-        if outcome not in ("complete", "fail"):
-            return Response(
-                msgspec.json.encode(problem(404, "not_found", "no such button")),
-                status_code=404,
-                media_type=PROBLEM_JSON,
-            )
-        intent = sandbox_network.authenticate(intent_id, outcome == "complete")
-        challenge = sandbox_network.challenge(intent_id)
-        return_url = challenge.get("return_url")
-        if return_url:
-            status = "succeeded" if outcome == "complete" else "failed"
-            target = _with_query(str(return_url), payment_intent=intent_id, redirect_status=status)
-            return Redirect(target, status_code=303)
-        return Response(_result_page(str(intent["status"])), status_code=200, media_type=MediaType.HTML)
+    @post(
+        "/3ds/{intent_id:str}/complete",
+        status_code=303,
+        responses=BUTTON_ANSWERS,
+        summary="The page's Complete button: 303 to the payment's return_url (or a result page)",
+    )
+    async def complete_button(
+        self, intent_id: FromPath[str], sandbox_network: Injected[SandboxNetwork]
+    ) -> Response[Any]:
+        return _press(sandbox_network, intent_id, success=True)
+
+    @post(
+        "/3ds/{intent_id:str}/fail",
+        status_code=303,
+        responses=BUTTON_ANSWERS,
+        summary="The page's Fail button: 303 to the payment's return_url (or a result page)",
+    )
+    async def fail_button(self, intent_id: FromPath[str], sandbox_network: Injected[SandboxNetwork]) -> Response[Any]:
+        return _press(sandbox_network, intent_id, success=False)
+
+
+def _press(network: SandboxNetwork, intent_id: str, *, success: bool) -> Response[Any]:
+    """The buttons are plain form posts (the page runs no script); the shopper then goes back to the shop."""
+    intent = network.authenticate(intent_id, success)
+    return_url = network.challenge(intent_id).get("return_url")
+    if return_url:
+        status = "succeeded" if success else "failed"
+        return Redirect(_with_query(str(return_url), payment_intent=intent_id, redirect_status=status), status_code=303)
+    return Response(_result_page(str(intent["status"])), status_code=200, media_type=MediaType.HTML)
 
 
 def _with_query(url: str, **params: str) -> str:
