@@ -54,7 +54,10 @@ def _openapi() -> OpenAPIConfig:
         title="hexpay",
         version="1.0.0",
         description="Payments and invoicing: saved cards, orders with invoices, payments with 3-D Secure, refunds, "
-                    "webhooks settled exactly once. Every error is application/problem+json.",
+                    "webhooks settled exactly once. Every error is application/problem+json {type, title, status, "
+                    "detail, code}. Every POST accepts an Idempotency-Key header (1-255 characters): the same key "
+                    "and body within 24 h replays the first answer with Idempotent-Replayed: true; another body is "
+                    "422 idempotency_key_reused; while the first runs, 409 idempotency_key_in_use.",
         path="/schema",
         render_plugins=[JsonRenderPlugin()],
         components=Components(security_schemes={

@@ -130,3 +130,32 @@ async def test_unknown_gateway_unknown_event_and_unknown_payment(api: Hexpay) ->
     # With two sandbox accounts, the kind alone no longer names one.
     assert_problem(await api.http.post("/api/store/payments/callback/sandbox", content=body, headers=resigned),
                    404, "not_found")
+
+
+async def test_an_event_whose_amount_disagrees_never_pays_the_order(api: Hexpay) -> None:
+    api.network.set_webhook_sender(None)
+    gateway = await api.sandbox_gateway()
+    shopper = api.shopper("eve")
+    order = await api.order("eve", amount=9900)
+    card = (await api.save_card(shopper, gateway["id"], VISA_3DS)).json()
+    intent = (await api.intent(shopper, order["id"], gateway["id"], payment_method_id=card["id"])).json()
+    await api.confirm(shopper, intent["payment_id"])
+    await api.anonymous.post(f"/sandbox/v1/payment_intents/{intent['gateway_payment_id']}/authenticate",
+                             {"success": True})
+    succeeded = next(json.loads(body) for body, _ in api.network.drain_webhooks(gateway["id"])
+                     if json.loads(body)["type"] == "payment_intent.succeeded")
+
+    forged = json.loads(json.dumps(succeeded))
+    forged["id"] = "evt_e2e_forged"
+    forged["data"]["object"].update(amount=100, amount_received=100)
+    body = json.dumps(forged).encode()
+    answer = await _post(api, gateway["webhook_path"], body, {SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET,
+                                                                                     int(time.time()))})
+    assert answer["duplicate"] is False
+    assert (await api.admin_order(order["id"]))["status"] == "pending_payment"
+    assert "SettlementAnomalyDetected" in await api.event_types()
+
+    genuine = json.dumps(succeeded).encode()
+    await _post(api, gateway["webhook_path"], genuine, {SIGNATURE_HEADER: sign(genuine, WEBHOOK_SECRET,
+                                                                               int(time.time()))})
+    assert (await api.admin_order(order["id"]))["status"] == "paid"
