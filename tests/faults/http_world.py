@@ -17,6 +17,7 @@ from adapters.clock import FixedClock
 from adapters.gateway_registry import EntryPointGatewayRegistry
 from adapters.sandbox import SandboxNetwork, SandboxPaymentGateway
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory
+from adapters.stripe import StripePaymentGateway
 from application.ports.gateway import GatewayKindInfo
 from domain.gateway_account import GatewayAccount
 from entrypoints.container import Container
@@ -36,6 +37,7 @@ def faulty_registry(network: SandboxNetwork, plan: FaultPlan) -> EntryPointGatew
         return FaultyGateway(SandboxPaymentGateway(account, network), plan)
 
     registry.register(GatewayKindInfo(kind="sandbox", factory=sandbox, requires_secret_key=False))
+    registry.register(GatewayKindInfo(kind="stripe", factory=StripePaymentGateway))  # never called: no network
     return registry
 
 
