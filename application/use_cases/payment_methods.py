@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.ports.clock import Clock, IdGenerator
 from application.ports.gateway import GatewayRegistry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases._shared import (
+    RETRIES_ON_CONCURRENT_UPDATE,
     active_account,
     ensure_gateway_customer,
     get_or_create_customer,
     retry_on_conflict,
 )
 from domain.customer import Customer
-from domain.errors import NotFound
+from domain.errors import DuplicateRecord, NotFound
 from domain.payment_method import PaymentMethod
 
 
@@ -60,6 +62,18 @@ async def _make_only_default(uow: UnitOfWork, method: PaymentMethod) -> None:
             other.clear_default()
             await uow.payment_methods.update(other)
     method.make_default()
+
+
+async def _record_raced(record: Callable[[], Awaitable[PaymentMethod]]) -> PaymentMethod:
+    """Run the recording transaction again when a concurrent save won a unique key (the same card saved twice at
+    once, or two first cards both claiming the default): the next run reads what the winner wrote."""
+    for attempt in range(RETRIES_ON_CONCURRENT_UPDATE):
+        try:
+            return await retry_on_conflict(record)
+        except DuplicateRecord:
+            if attempt == RETRIES_ON_CONCURRENT_UPDATE - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class SavePaymentMethod:
@@ -116,7 +130,7 @@ class SavePaymentMethod:
                 await uow.commit()
                 return method
 
-        method = await retry_on_conflict(record)
+        method = await _record_raced(record)
         if method.is_default:
             await gateway.set_default_payment_method(
                 gateway_customer_id=gateway_customer_id,
