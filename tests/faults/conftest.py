@@ -18,6 +18,7 @@ from adapters.ids import SequentialIdGenerator
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.sandbox import SandboxNetwork, SandboxPaymentGateway
 from application.ports.gateway import GatewayKindInfo
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases.gateway_accounts import RegisterGatewayAccount, RegisterGatewayAccountCommand
 from application.use_cases.orders import CreateOrder, CreateOrderCommand, OrderLineInput, OrderView
 from application.use_cases.payment_methods import SavePaymentMethod, SavePaymentMethodCommand, Shopper
@@ -78,9 +79,10 @@ class FaultWorld:
         return await compare_with_gateway(self.uow, self.ledger, self.order_ids, disputes=disputes)
 
 
-async def make_world() -> FaultWorld:
+async def make_world(database: UnitOfWorkFactory | None = None) -> FaultWorld:
+    """On the memory store, or on the database given (a SqlAlchemyUnitOfWorkFactory)."""
     clock, ids, store = FixedClock(), SequentialIdGenerator(), MemoryStore()
-    uow = FaultyUnitOfWorkFactory(MemoryUnitOfWorkFactory(store))
+    uow = FaultyUnitOfWorkFactory(database or MemoryUnitOfWorkFactory(store))
     network = SandboxNetwork(public_base_url="http://127.0.0.1:8000", now=clock.now, later_after=None)
     plan = FaultPlan(on_performed=uow.fail_next_commit)
     registry = EntryPointGatewayRegistry()
