@@ -16,7 +16,7 @@ from application.use_cases.saved_cards import RememberCardOfPayment
 from domain.errors import GatewayError, NotFound
 from domain.gateway_account import GatewayAccount
 from domain.outcome import SettlementOutcome
-from domain.payment import Payment
+from domain.payment import Payment, PaymentSnapshot
 from domain.settlement import settle_dispute, settle_payment, settle_refund
 
 
@@ -120,13 +120,25 @@ class HandleGatewayWebhook:
         now = self._clock.now()
         outcomes: list[SettlementOutcome] = []
         if event.payment is not None:
-            outcomes.append(settle_payment(payment, order, invoice, event.payment, now))
+            if _order_unknowable(payment, event.payment):
+                outcomes.append(SettlementOutcome.STALE)  # the gateway's truth decides: re-read after commit
+            else:
+                outcomes.append(settle_payment(payment, order, invoice, event.payment, now))
         for refund in event.refunds:
             outcomes.append(settle_refund(payment, order, invoice, refund, now, self._ids.new_id("rfd")))
         if event.dispute is not None:
             outcomes.append(settle_dispute(payment, order, invoice, event.dispute, now))
         await save_settled(uow, payment, order, invoice)
         return _summarise(outcomes)
+
+
+def _order_unknowable(payment: Payment, report: PaymentSnapshot) -> bool:
+    """A non-final report stamped no later than what hexpay already knows, about another status: gateways stamp
+    events in whole seconds, so it may be older or newer (a 3-D Secure failing in the same second as the confirm
+    is reported requires_action, then payment_failed, with one stamp). Neither order nor "further along" can
+    tell; only the gateway's present state can."""
+    return (not report.status.is_final and report.status is not payment.status
+            and payment.observed_at is not None and report.observed_at <= payment.observed_at)
 
 
 def _summarise(outcomes: list[SettlementOutcome]) -> str:
