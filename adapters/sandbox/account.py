@@ -498,6 +498,17 @@ class SandboxAccount:
             "return_url": intent.return_url,
         }
 
+    def confirm_from_browser(
+        self, intent_id: str, client_secret: str, payment_method: str, return_url: str | None
+    ) -> ApiObject:
+        """What Stripe.js's confirmCardPayment does: the frontend holds only the client_secret. A decline
+        raises the card_error, as Stripe.js reports it; the intent is back in requires_payment_method."""
+        intent = self._intent(intent_id)
+        if not intent.client_secret or not secrets.compare_digest(intent.client_secret, client_secret):
+            raise invalid_request("The client_secret provided does not match this PaymentIntent.",
+                                  param="client_secret")
+        return self.confirm_payment_intent(intent_id, payment_method=payment_method, return_url=return_url)
+
     def authenticate(self, intent_id: str, success: bool) -> ApiObject:
         """The shopper completes (or fails) 3-D Secure for an intent in requires_action."""
         intent = self._intent(intent_id)

@@ -144,6 +144,13 @@ class SandboxNetwork:
         """What the 3-D Secure page shows: the intent's amount and card, without its client_secret."""
         return self._holder_of_intent(intent_id).challenge(intent_id)
 
+    def confirm_from_browser(
+        self, intent_id: str, client_secret: str, payment_method: str, return_url: str | None = None
+    ) -> ApiObject:
+        """The frontend confirms with the client_secret alone (Stripe.js's confirmCardPayment)."""
+        return self._holder_of_intent(intent_id).confirm_from_browser(intent_id, client_secret, payment_method,
+                                                                      return_url)
+
     def authenticate(self, intent_id: str, success: bool) -> ApiObject:
         """The shopper completes (or fails) 3-D Secure for an intent in requires_action."""
         return self._holder_of_intent(intent_id).authenticate(intent_id, success)

@@ -31,6 +31,7 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     if "poolclass" in options:
         return create_async_engine(target, **options)
     defaults: dict[str, Any] = {
+        "hide_parameters": True,  # a database error never quotes row values (client secrets) into logs
         "pool_size": 10,
         "max_overflow": 20,
         "pool_timeout": 10,  # a request should fail fast rather than queue forever behind a saturated pool
@@ -43,7 +44,9 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
 def _sqlite_engine(target: URL, options: dict[str, Any]) -> AsyncEngine:
     if target.database and target.database != ":memory:" and not target.database.startswith("file:"):
         Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    defaults: dict[str, Any] = {} if "poolclass" in options else {"pool_size": 5, "max_overflow": 10}
+    defaults: dict[str, Any] = {"hide_parameters": True}
+    if "poolclass" not in options:
+        defaults.update(pool_size=5, max_overflow=10)
     engine = create_async_engine(target, **{**defaults, **options})
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -44,6 +44,18 @@ class AuthenticateIn(Body):
     success: bool
 
 
+class BrowserConfirmIn(Body):
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    return_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+
+
+class BrowserConfirmResult(Out):
+    id: str
+    status: str
+    next_action: dict[str, Any] | None = None
+
+
 class AuthenticationResult(Out):
     id: str
     status: str
@@ -94,6 +106,21 @@ class SandboxController(Controller):
     ) -> PaymentMethodToken:
         card = data.card
         return PaymentMethodToken(id=sandbox_network.tokenize(card.number, card.exp_month, card.exp_year, card.cvc))
+
+    @post(
+        "/v1/payment_intents/{intent_id:str}/confirm",
+        status_code=200,
+        responses=SANDBOX_ERRORS,
+        summary="Confirm an intent from the browser with its client_secret (what Stripe.js's confirmCardPayment does)",
+    )
+    async def confirm_from_browser(
+        self, intent_id: FromPath[str], data: JSONBody[BrowserConfirmIn], sandbox_network: Injected[SandboxNetwork]
+    ) -> BrowserConfirmResult:
+        intent = sandbox_network.confirm_from_browser(intent_id, data.client_secret, data.payment_method,
+                                                      data.return_url)
+        next_action = intent.get("next_action")
+        return BrowserConfirmResult(id=str(intent["id"]), status=str(intent["status"]),
+                                    next_action=dict(next_action) if isinstance(next_action, dict) else None)
 
     @post(
         "/v1/payment_intents/{intent_id:str}/authenticate",
