@@ -35,5 +35,13 @@ pytest: install
 
 test: lint typecheck importlint pytest
 
+# Speed beside its limits (pgbench, a bare handler): not part of `make test`. BENCH_ARGS="--with-1m" adds the
+# 1M-row point of the cost curve; see bench/README.md. bench-smoke is the same run, tiny (about a minute).
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-smoke: install
+	$(BIN)/python -m bench --smoke
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

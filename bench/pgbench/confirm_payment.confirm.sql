@@ -1,0 +1,58 @@
+-- confirm_payment/confirm: the statements hexpay sent for one such request (recorded by
+-- `make bench`, regenerated on every run). Variables: see bench/scenarios.py.
+SELECT nextval('bench_payments') AS n \gset
+\set c 1 + (:n % 10000)
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+INSERT INTO idempotency_keys (caller, key, fingerprint, created_at, status_code, response_body, response_headers) VALUES (('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR, ('kc_p' || :n)::VARCHAR, '92492539b3f9f579d6ef6ff79fab6fbc9590ca780e0ed45ba556f91a9313ec2e'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, NULL::INTEGER, NULL::BYTEA, 'null'::JSONB) ON CONFLICT DO NOTHING;
+COMMIT;
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+SELECT payments.id, payments.order_id, payments.customer_id, payments.gateway_account_id, payments.amount, payments.currency, payments.capture_method, payments.status, payments.created_at, payments.updated_at, payments.gateway_payment_id, payments.client_secret_sealed, payments.payment_method_id, payments.gateway_payment_method_id, payments.save_card, payments.amount_received, payments.amount_capturable, payments.last_payment_error, payments.next_action, payments.observed_at, payments.failed_attempts, payments.confirmation_attempts, payments.version FROM payments WHERE payments.id = ('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR;
+SELECT refunds.id, refunds.payment_id, refunds.gateway_account_id, refunds.position, refunds.amount, refunds.currency, refunds.status, refunds.created_at, refunds.updated_at, refunds.reason, refunds.gateway_refund_id, refunds.failure_reason, refunds.observed_at FROM refunds WHERE refunds.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+SELECT disputes.gateway_account_id, disputes.gateway_dispute_id, disputes.payment_id, disputes.position, disputes.amount, disputes.currency, disputes.status, disputes.reason, disputes.opened_at, disputes.observed_at FROM disputes WHERE disputes.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+SELECT customers.id, customers.reference, customers.email, customers.created_at, customers.version FROM customers WHERE customers.reference = ('shopper-b' || lpad((:c)::text, 8, '0'))::VARCHAR \gset s13_
+SELECT customer_gateway_ids.customer_id, customer_gateway_ids.gateway_account_id, customer_gateway_ids.gateway_customer_id FROM customer_gateway_ids WHERE customer_gateway_ids.customer_id = :s13_id::VARCHAR \gset s14_
+SELECT gateway_accounts.id, gateway_accounts.name, gateway_accounts.kind, gateway_accounts.publishable_key, gateway_accounts.secret_key_sealed, gateway_accounts.webhook_secret_sealed, gateway_accounts.api_base, gateway_accounts.is_active, gateway_accounts.created_at, gateway_accounts.version FROM gateway_accounts WHERE gateway_accounts.id = :s14_gateway_account_id::VARCHAR;
+ROLLBACK;
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+SELECT payments.id, payments.order_id, payments.customer_id, payments.gateway_account_id, payments.amount, payments.currency, payments.capture_method, payments.status, payments.created_at, payments.updated_at, payments.gateway_payment_id, payments.client_secret_sealed, payments.payment_method_id, payments.gateway_payment_method_id, payments.save_card, payments.amount_received, payments.amount_capturable, payments.last_payment_error, payments.next_action, payments.observed_at, payments.failed_attempts, payments.confirmation_attempts, payments.version FROM payments WHERE payments.id = ('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR FOR UPDATE \gset s21_
+SELECT refunds.id, refunds.payment_id, refunds.gateway_account_id, refunds.position, refunds.amount, refunds.currency, refunds.status, refunds.created_at, refunds.updated_at, refunds.reason, refunds.gateway_refund_id, refunds.failure_reason, refunds.observed_at FROM refunds WHERE refunds.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+SELECT disputes.gateway_account_id, disputes.gateway_dispute_id, disputes.payment_id, disputes.position, disputes.amount, disputes.currency, disputes.status, disputes.reason, disputes.opened_at, disputes.observed_at FROM disputes WHERE disputes.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+UPDATE payments SET order_id=:s21_order_id::VARCHAR, customer_id=:s21_customer_id::VARCHAR, gateway_account_id=:s21_gateway_account_id::VARCHAR, amount=2500::BIGINT, currency='usd'::VARCHAR, capture_method=:s21_capture_method::VARCHAR, status=:s21_status::VARCHAR, created_at=:s21_created_at::TIMESTAMP WITH TIME ZONE, updated_at=:s21_updated_at::TIMESTAMP WITH TIME ZONE, gateway_payment_id=:s21_gateway_payment_id::VARCHAR, client_secret_sealed='gAAAAABrCHt11tqkZMqE4m-SEVwR1QUDOHwZVQ7jio6v6DmYyD6hBnHgcVhAoTE4Lgc3AEsvoPHh40ymkfxaynSBtlTOsBi_vTANJhgQ4CQYtO0sJdCwDnjyp3OOhwEx7-WOeC21HslgdPCCB8t-LOB2PxVoXh4lxA=='::VARCHAR, payment_method_id=:s21_payment_method_id::VARCHAR, gateway_payment_method_id=:s21_gateway_payment_method_id::VARCHAR, save_card=false::BOOLEAN, amount_received=0::BIGINT, amount_capturable=0::BIGINT, last_payment_error='null'::JSONB, next_action='null'::JSONB, observed_at=:s21_observed_at::TIMESTAMP WITH TIME ZONE, failed_attempts=0::INTEGER, confirmation_attempts=1::INTEGER, version=2::INTEGER WHERE payments.id = ('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR AND payments.version = 1::INTEGER;
+COMMIT;
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+SELECT payments.id, payments.order_id, payments.customer_id, payments.gateway_account_id, payments.amount, payments.currency, payments.capture_method, payments.status, payments.created_at, payments.updated_at, payments.gateway_payment_id, payments.client_secret_sealed, payments.payment_method_id, payments.gateway_payment_method_id, payments.save_card, payments.amount_received, payments.amount_capturable, payments.last_payment_error, payments.next_action, payments.observed_at, payments.failed_attempts, payments.confirmation_attempts, payments.version FROM payments WHERE payments.id = ('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR FOR UPDATE \gset s30_
+SELECT refunds.id, refunds.payment_id, refunds.gateway_account_id, refunds.position, refunds.amount, refunds.currency, refunds.status, refunds.created_at, refunds.updated_at, refunds.reason, refunds.gateway_refund_id, refunds.failure_reason, refunds.observed_at FROM refunds WHERE refunds.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+SELECT disputes.gateway_account_id, disputes.gateway_dispute_id, disputes.payment_id, disputes.position, disputes.amount, disputes.currency, disputes.status, disputes.reason, disputes.opened_at, disputes.observed_at FROM disputes WHERE disputes.payment_id IN (('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR);
+SELECT orders.id, orders.customer_id, orders.customer_reference, orders.currency, orders.status, orders.created_at, orders.metadata, orders.amount_refunded, orders.payment_id, orders.version FROM orders WHERE orders.id = :s30_order_id::VARCHAR \gset s33_
+SELECT order_lines.order_id, order_lines.position, order_lines.description, order_lines.quantity, order_lines.unit_amount, order_lines.currency FROM order_lines WHERE order_lines.order_id IN (:s33_id::VARCHAR) \gset s34_
+SELECT invoices.id, invoices.order_id, invoices.number, invoices.currency, invoices.amount_due, invoices.amount_paid, invoices.status, invoices.created_at, invoices.version FROM invoices WHERE invoices.order_id = :s34_order_id::VARCHAR \gset s35_
+SAVEPOINT sa_savepoint_1;
+UPDATE payments SET order_id=:s35_order_id::VARCHAR, customer_id=:s33_customer_id::VARCHAR, gateway_account_id=:s30_gateway_account_id::VARCHAR, amount=2500::BIGINT, currency='usd'::VARCHAR, capture_method=:s30_capture_method::VARCHAR, status='succeeded'::VARCHAR, created_at=:s30_created_at::TIMESTAMP WITH TIME ZONE, updated_at=now()::TIMESTAMP WITH TIME ZONE, gateway_payment_id=:s30_gateway_payment_id::VARCHAR, client_secret_sealed='gAAAAABrCHt16kqcVt6SIHSM1---kozzK__-0GmN3VyNcXO-sfzZ8vwkOJ5qS2hMxFBRW_bR6hx9kkdLgjkLEE6BrL3OEPzZvUfmIl8Y9n_x2FserppcmK38ZCyx2UgfZh_o7xmz-eS2Lne7IMRaYkMJPz4jbvy2hg=='::VARCHAR, payment_method_id=:s30_payment_method_id::VARCHAR, gateway_payment_method_id=:s30_gateway_payment_method_id::VARCHAR, save_card=false::BOOLEAN, amount_received=2500::BIGINT, amount_capturable=0::BIGINT, last_payment_error='null'::JSONB, next_action='null'::JSONB, observed_at=now()::TIMESTAMP WITH TIME ZONE, failed_attempts=0::INTEGER, confirmation_attempts=1::INTEGER, version=3::INTEGER WHERE payments.id = ('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR AND payments.version = 2::INTEGER;
+RELEASE SAVEPOINT sa_savepoint_1;
+UPDATE orders SET customer_id=:s33_customer_id::VARCHAR, customer_reference=('shopper-b' || lpad((:c)::text, 8, '0'))::VARCHAR, currency='usd'::VARCHAR, status='paid'::VARCHAR, created_at=:s35_created_at::TIMESTAMP WITH TIME ZONE, metadata=E'{"cart"\x3A "bench"}'::JSONB, amount_refunded=0::BIGINT, payment_id=('pay_p' || lpad((:n)::text, 25, '0'))::VARCHAR, version=1::INTEGER WHERE orders.id = :s35_order_id::VARCHAR AND orders.version = 0::INTEGER;
+UPDATE invoices SET order_id=:s35_order_id::VARCHAR, number=:s35_number::VARCHAR, currency='usd'::VARCHAR, amount_due=2500::BIGINT, amount_paid=2500::BIGINT, status='paid'::VARCHAR, created_at=:s35_created_at::TIMESTAMP WITH TIME ZONE, version=1::INTEGER WHERE invoices.id = :s35_id::VARCHAR AND invoices.version = 0::INTEGER;
+SELECT pg_advisory_xact_lock(7308485);
+\startpipeline
+INSERT INTO outbox (type, occurred_at, data) VALUES ('PaymentSucceeded'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, E'{"payment_id"\x3A "pay_01m8cj4gmg3pf5ywcz2wc4tecx", "order_id"\x3A "ord_b0000000000000001000000001", "amount_received"\x3A 2500, "currency"\x3A "usd"}'::JSONB);
+INSERT INTO outbox (type, occurred_at, data) VALUES ('OrderPaid'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, E'{"order_id"\x3A "ord_b0000000000000001000000001", "payment_id"\x3A "pay_01m8cj4gmg3pf5ywcz2wc4tecx"}'::JSONB);
+INSERT INTO outbox (type, occurred_at, data) VALUES ('InvoicePaid'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, E'{"invoice_id"\x3A "inv_b0000000000000001000000001", "order_id"\x3A "ord_b0000000000000001000000001", "amount_paid"\x3A 2500, "currency"\x3A "usd"}'::JSONB);
+\endpipeline
+COMMIT;
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+UPDATE idempotency_keys SET status_code=200::INTEGER, response_body='\x7b226964223a227061795f30316d38636a34676d67337066357977637a3277633474656378222c226f726465725f6964223a226f72645f6230303030303030303030303030303031303030303030303031222c22676174657761795f6964223a2267775f30316d38636a346533716d6471676d7374636a3961616e657279222c22737461747573223a22737563636565646564222c22616d6f756e74223a323530302c2263757272656e6379223a22757364222c22616d6f756e745f7265636569766564223a323530302c22616d6f756e745f726566756e646564223a302c22636170747572655f6d6574686f64223a226175746f6d61746963222c226c6173745f7061796d656e745f6572726f72223a6e756c6c2c226e6578745f616374696f6e223a6e756c6c2c22726566756e6473223a5b5d2c22637265617465645f6174223a22323032362d31312d32365431383a33333a32352e3339323933345a222c22757064617465645f6174223a22323032362d31312d32365431383a33333a32352e3533393232385a222c227061796d656e745f6e756d626572223a225041592d5957435a3257433454454358222c22676174657761795f7061796d656e745f6964223a2270695f3570444a466b327830313747694d376372676b796c454b4f222c22616d6f756e745f63617074757261626c65223a302c226469737075746573223a5b5d2c22616d6f756e745f6c6f73745f746f5f6469737075746573223a302c226f626a656374223a227061796d656e74227d'::BYTEA, response_headers=E'{"content-type"\x3A "application/json"}'::JSONB WHERE idempotency_keys.caller = ('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR AND idempotency_keys.key = ('kc_p' || :n)::VARCHAR;
+COMMIT;

@@ -1,0 +1,11 @@
+-- create_payment/replay: the statements hexpay sent for one such request (recorded by
+-- `make bench`, regenerated on every run). Variables: see bench/scenarios.py.
+\set m random(:rlo, :hist)
+\set c (1 + ((:m - 1) % 10000))
+BEGIN;
+SELECT;
+ROLLBACK;
+BEGIN;
+INSERT INTO idempotency_keys (caller, key, fingerprint, created_at, status_code, response_body, response_headers) VALUES (('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR, ('k_s' || :m)::VARCHAR, 'f3c06caf32f4427886b4712143e419c4188a3b26104d9303734d87ce3cbadfde'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, NULL::INTEGER, NULL::BYTEA, 'null'::JSONB) ON CONFLICT DO NOTHING;
+SELECT idempotency_keys.caller, idempotency_keys.key, idempotency_keys.fingerprint, idempotency_keys.created_at, idempotency_keys.status_code, idempotency_keys.response_body, idempotency_keys.response_headers FROM idempotency_keys WHERE idempotency_keys.caller = ('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR AND idempotency_keys.key = ('k_s' || :m)::VARCHAR;
+COMMIT;
