@@ -43,5 +43,12 @@ bench: install
 bench-smoke: install
 	$(BIN)/python -m bench --smoke
 
+# The load campaign at full size (make test runs it small): payments paid at once over HTTP on Postgres, their
+# webhooks duplicated and shuffled while confirms race them. LOAD_PAYMENTS=2000 make load for more.
+LOAD_PAYMENTS ?= 400
+load: install
+	HEXPAY_LOAD_PAYMENTS=$(LOAD_PAYMENTS) HEXPAY_LOAD_SHOPPERS=40 HEXPAY_LOAD_CONCURRENCY=32 HEXPAY_LOAD_SECONDS=900 \
+		$(BIN)/pytest tests/load -q -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
