@@ -193,3 +193,9 @@ class FaultyGateway:
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._inner.parse_webhook(raw_body, headers)
+
+    async def aclose(self) -> None:
+        """Close the wrapped adapter's connections, as the registry does at shutdown."""
+        close = getattr(self._inner, "aclose", None)
+        if close is not None:
+            await close()
