@@ -32,8 +32,10 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
         return create_async_engine(target, **options)
     defaults: dict[str, Any] = {
         "hide_parameters": True,  # a database error never quotes row values (client secrets) into logs
-        "pool_size": 10,
-        "max_overflow": 20,
+        # Kept open: as many as a worker's requests in flight use at once (32 connections of load on one worker).
+        # A pool smaller than that closes each connection beyond it on return and opens a new one moments later.
+        "pool_size": 30,
+        "max_overflow": 10,
         "pool_timeout": 10,  # a request should fail fast rather than queue forever behind a saturated pool
         "pool_pre_ping": True,  # survive a database failover or an idle connection cut by a proxy
         "pool_recycle": 1_800,
