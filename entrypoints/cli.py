@@ -174,12 +174,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_secrets_rotate(args: argparse.Namespace) -> None:
-    """After putting a new key first in HEXPAY_SECRET_KEY (old ones after it): re-seal every gateway account's
-    credentials with the new key, so the old keys can then be removed."""
-    from application.use_cases.gateway_accounts import ReencryptCredentials
+    """After putting a new key first in HEXPAY_SECRET_KEY (old ones after it): re-seal every secret at rest with
+    the new key (gateway credentials, payments' client secrets), so the old keys can then be removed."""
+    from application.use_cases.gateway_accounts import ReencryptCredentials, Resealed
     from entrypoints.container import Container
 
-    async def rotate() -> int:
+    async def rotate() -> Resealed:
         container = Container()
         try:
             return await ReencryptCredentials(container.uow_factory())()
@@ -187,9 +187,9 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> None:
             await container.engine().dispose()
 
     settings = _settings()
-    count = asyncio.run(rotate())
-    print(f"re-sealed the credentials of {count} gateway account(s) with the first of "
-          f"{len(settings.secret_keys)} key(s) in HEXPAY_SECRET_KEY")
+    resealed = asyncio.run(rotate())
+    print(f"re-sealed the credentials of {resealed.accounts} gateway account(s) and the client secrets of "
+          f"{resealed.payments} payment(s) with the first of {len(settings.secret_keys)} key(s) in HEXPAY_SECRET_KEY")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     secrets_group = sub.add_parser("secrets", help="keys that seal credentials at rest")
     secrets_commands = secrets_group.add_subparsers(dest="secrets_command", required=True)
-    secrets_commands.add_parser("rotate", help="re-seal every gateway account's credentials with the first key") \
+    secrets_commands.add_parser("rotate", help="re-seal every secret at rest with the first key") \
         .set_defaults(handler=cmd_secrets_rotate)
 
     demo = sub.add_parser("demo", help="a whole sandbox purchase with 3-D Secure against a running server")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from application.ports.clock import Clock, IdGenerator
 from application.ports.gateway import GatewayRegistry
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.use_cases._shared import retry_on_conflict
 from domain.errors import NotFound, ValidationFailed
 from domain.gateway_account import GatewayAccount, GatewayCredentials, Secret
 
@@ -111,20 +113,52 @@ class ListGatewayAccounts:
             return await uow.gateway_accounts.list(active_only=active_only)
 
 
-class ReencryptCredentials:
-    """Seal every gateway account's credentials again with the current key (the first of HEXPAY_SECRET_KEY).
+@dataclass(frozen=True, slots=True)
+class Resealed:
+    accounts: int
+    payments: int
 
-    Repositories seal credentials on every write, so saving each account again is the whole rotation; afterwards
-    the old keys can be dropped from HEXPAY_SECRET_KEY. One transaction: every account or none moves to the new key.
+
+class ReencryptCredentials:
+    """Seal every secret at rest again with the current key (the first of HEXPAY_SECRET_KEY): each gateway
+    account's credentials, and each payment's client_secret.
+
+    Repositories seal on every write, so saving each aggregate again is the whole rotation; afterwards the old
+    keys can be dropped from HEXPAY_SECRET_KEY. Accounts move in one transaction. Payments are found through the
+    event feed (every payment ever opened published PaymentCreated) and saved one by one under their row lock, so
+    a payment being settled meanwhile is never overwritten.
     """
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def __call__(self) -> int:
+    async def __call__(self) -> Resealed:
         async with self._uow() as uow:
             accounts = await uow.gateway_accounts.list()
             for account in accounts:
                 await uow.gateway_accounts.update(account)
             await uow.commit()
-        return len(accounts)
+        payments = 0
+        for payment_id in await self._payment_ids():
+            payments += await retry_on_conflict(functools.partial(self._reseal, payment_id))
+        return Resealed(accounts=len(accounts), payments=payments)
+
+    async def _payment_ids(self) -> list[str]:
+        ids: dict[str, None] = {}
+        cursor: str | None = None
+        while True:
+            async with self._uow() as uow:
+                page = await uow.events.list_after(cursor, 500)
+            if not page:
+                return list(ids)
+            ids.update((str(e.data["payment_id"]), None) for e in page if e.type == "PaymentCreated")
+            cursor = page[-1].id
+
+    async def _reseal(self, payment_id: str) -> int:
+        async with self._uow() as uow:
+            payment = await uow.payments.get_for_update(payment_id)
+            if payment is None:
+                return 0
+            await uow.payments.update(payment)
+            await uow.commit()
+            return 1

@@ -1,6 +1,6 @@
 """Gateway credentials are sealed at rest (Fernet: AES-CBC + HMAC, key from HEXPAY_SECRET_KEY), on SQLite and
 Postgres; rotation opens old rows with old keys, seals new writes with the new one, and `hexpay secrets rotate`
-re-seals everything so the old key can go."""
+re-seals everything (credentials, payments' client secrets) so the old key can go."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from sqlalchemy import select
 
 from adapters.crypto import FernetSecretBox
 from adapters.sqlalchemy import create_engine
-from adapters.sqlalchemy.tables import gateway_accounts
+from adapters.sqlalchemy.tables import gateway_accounts, payments
 from application.use_cases.gateway_accounts import RegisterGatewayAccountCommand
+from application.use_cases.orders import CreateOrderCommand, OrderLineInput
+from application.use_cases.payment_methods import Shopper
+from application.use_cases.payments import CreatePaymentCommand
+from domain.payment import Payment
 from entrypoints.cli import main
 from entrypoints.container import Container
 from tests.e2e.conftest import e2e_container, e2e_settings
@@ -46,6 +50,25 @@ async def raw_rows(database_url: str) -> list[dict[str, Any]]:
     try:
         async with engine.connect() as connection:
             return [dict(row) for row in (await connection.execute(select(gateway_accounts))).mappings()]
+    finally:
+        await engine.dispose()
+
+
+async def open_payment(container: Container, account_id: str) -> Payment:
+    """A payment whose intent is open at the gateway: it holds a sealed client_secret."""
+    view = await container.create_order()(CreateOrderCommand(
+        customer_reference="rotating-shopper", currency="usd", lines=(OrderLineInput("Tea", 1, 900),)))
+    intent = await container.create_payment()(CreatePaymentCommand(
+        Shopper("rotating-shopper"), view.order.id, account_id))
+    assert intent.payment.client_secret
+    return intent.payment
+
+
+async def raw_client_secrets(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return [row[0] for row in await connection.execute(select(payments.c.client_secret_sealed))]
     finally:
         await engine.dispose()
 
@@ -95,6 +118,7 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
     before = container_with(database_url, old)
     try:
         first = await register(before, "Before rotation")
+        paying = await open_payment(before, first)
     finally:
         await before.engine().dispose()
 
@@ -113,6 +137,8 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
     try:
         with pytest.raises(ValueError):
             await only_new.get_gateway()(first)  # dropping the old key now would lose the first account
+        with pytest.raises(ValueError):
+            await only_new.get_payment()(paying.id)  # and the payment's client_secret
     finally:
         await only_new.engine().dispose()
 
@@ -120,16 +146,20 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
         monkeypatch.setenv(name, value)
     await asyncio.to_thread(main, ["secrets", "rotate"])  # the CLI runs its own event loop
     said = capsys.readouterr().out
-    assert "re-sealed the credentials of 2 gateway account(s)" in said
+    assert "re-sealed the credentials of 2 gateway account(s) and the client secrets of 1 payment(s)" in said
 
     rows = {row["id"]: row for row in await raw_rows(database_url)}
     for row in rows.values():
         for column, plain in (("secret_key_sealed", SECRET_KEY), ("webhook_secret_sealed", WEBHOOK_SECRET)):
             assert opens_with(row[column], new) == plain and opens_with(row[column], old) is None
+    [sealed_client_secret] = await raw_client_secrets(database_url)
+    assert opens_with(sealed_client_secret, new) == paying.client_secret
+    assert opens_with(sealed_client_secret, old) is None
     after = container_with(database_url, new)  # the old key is gone for good
     try:
         for account_id in (first, second):
             assert (await after.get_gateway()(account_id)).credentials.webhook_secret.reveal() == WEBHOOK_SECRET
+        assert (await after.get_payment()(paying.id)).client_secret == paying.client_secret
     finally:
         await after.engine().dispose()
     measure("rotation", database=database_url.split(":", 1)[0], accounts_resealed=len(rows),
