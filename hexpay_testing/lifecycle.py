@@ -11,6 +11,7 @@ at a later observed_at.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
@@ -47,8 +48,19 @@ _MANUAL_ONLY = frozenset({_P.REQUIRES_CAPTURE})
 
 # Gaps between two observations: a second to a day, so that ordering by time is never ambiguous.
 _GAPS = st.integers(1, 86_400).map(lambda seconds: timedelta(seconds=seconds))
+# Built once: hypothesis validates every strategy object it meets, and histories draw these hundreds of times.
+# Rare branches are True at the top of the range, so that shrinking (towards 0, False) leads to the plain path:
+# were it the other way round, the simplest history would observe the same state again forever.
+_ONE_IN_FIVE = st.integers(0, 4).map(lambda n: n == 4)
+_ONE_IN_FOUR = st.integers(0, 3).map(lambda n: n == 3)
+_FAILURE_KINDS = st.sampled_from(("declined", "authentication_failed", "failed_while_processing"))
+_DECLINES = st.sampled_from(DECLINES)
+_CAPTURE_METHODS = st.sampled_from(tuple(CaptureMethod))
+_CANCEL_STAGES = st.sampled_from(("now", "during_authentication", "releasing_authorization"))
+_REFUND_FAILURE_REASONS = st.sampled_from(REFUND_FAILURE_REASONS)
 
 
+@functools.cache
 def next_actions() -> st.SearchStrategy[NextAction]:
     """3-D Secure as hexpay models it: a redirect URL any frontend can follow, or a handoff to the gateway SDK."""
     redirect = ids("payatt").map(
@@ -96,7 +108,7 @@ class _Observer:
 
     def maybe_observe_again(self) -> None:
         """The same state seen again later: the webhook after the synchronous answer, or a poll."""
-        while self.draw(st.integers(0, 4)) == 0:
+        while self.draw(_ONE_IN_FIVE):
             self.clock += self.draw(_GAPS)
             last = self.history[-1]
             self.history.append(PaymentSnapshot(
@@ -114,14 +126,14 @@ class _Observer:
         return self.draw(ids("pm"))
 
     def failed_attempt(self, card: str) -> None:
-        kind = self.draw(st.sampled_from(("declined", "authentication_failed", "failed_while_processing")))
+        kind = self.draw(_FAILURE_KINDS)
         if kind == "authentication_failed":
             self.observe(_P.REQUIRES_ACTION, action=self.draw(next_actions()), payment_method=card)
             error = AUTHENTICATION_FAILURE
         else:
             if kind == "failed_while_processing":
                 self.observe(_P.PROCESSING, payment_method=card)
-            error = self.draw(st.sampled_from(DECLINES))
+            error = self.draw(_DECLINES)
         # Stripe detaches the failed card from the intent: it is only named inside last_payment_error.
         self.observe(_P.REQUIRES_PAYMENT_METHOD, error=error)
 
@@ -129,7 +141,7 @@ class _Observer:
         """A confirmation that goes through, with or without a 3-D Secure challenge first."""
         if self.draw(st.booleans()):
             self.observe(_P.REQUIRES_ACTION, action=self.draw(next_actions()), payment_method=card)
-            if self.draw(st.integers(0, 3)) == 0:  # confirmation_method=manual: the server confirms after 3DS
+            if self.draw(_ONE_IN_FOUR):  # confirmation_method=manual: the server confirms after 3DS
                 self.observe(_P.REQUIRES_CONFIRMATION, payment_method=card)
 
 
@@ -152,7 +164,7 @@ def payment_histories(
     money = amount if amount is not None else draw(positive_money())
     if money.amount <= 0:
         raise ValueError("a payment history needs a positive amount")
-    method = capture_method if capture_method is not None else draw(st.sampled_from(tuple(CaptureMethod)))
+    method = capture_method if capture_method is not None else draw(_CAPTURE_METHODS)
     endings = [e for e in (ends_in if ends_in is not None else ENDINGS)
                if method is CaptureMethod.MANUAL or e not in _MANUAL_ONLY]
     if not endings:
@@ -192,14 +204,14 @@ def payment_histories(
             observer.observe(_P.REQUIRES_CAPTURE, capturable=amount_total, payment_method=card)
             if ending is _P.SUCCEEDED:
                 captured = draw(st.one_of(st.just(amount_total), st.integers(1, amount_total)))
-                if draw(st.integers(0, 3)) == 0:  # a capture the gateway settles asynchronously
+                if draw(_ONE_IN_FOUR):  # a capture the gateway settles asynchronously
                     observer.observe(_P.PROCESSING, capturable=amount_total, payment_method=card)
                 observer.observe(_P.SUCCEEDED, received=captured, payment_method=card)
         else:
             observer.observe(_P.SUCCEEDED, received=amount_total, payment_method=card)
     elif ending is _P.CANCELED:
         # Canceled by the shop or expired: before any attempt, after one, during 3DS, or releasing a hold.
-        stage = draw(st.sampled_from(("now", "during_authentication", "releasing_authorization")))
+        stage = draw(_CANCEL_STAGES)
         if stage == "during_authentication":
             observer.observe(_P.REQUIRES_ACTION, action=draw(next_actions()), payment_method=card)
         elif stage == "releasing_authorization" and method is CaptureMethod.MANUAL:
@@ -238,7 +250,7 @@ def refund_history(
 
     def observe(status: RefundStatus, failure_reason: str | None = None) -> None:
         nonlocal clock
-        for _ in range(1 + (draw(st.integers(0, 4)) == 0)):  # sometimes seen twice (answer + webhook)
+        for _ in range(1 + draw(_ONE_IN_FIVE)):  # sometimes seen twice (answer + webhook)
             clock += draw(_GAPS)
             history.append(RefundSnapshot(
                 gateway_refund_id=re_id, amount=amount, currency=currency, status=status, observed_at=clock,
@@ -246,7 +258,7 @@ def refund_history(
             ))
 
     observe(_R.PENDING)
-    if ending is _R.REQUIRES_ACTION or draw(st.integers(0, 4)) == 0:
+    if ending is _R.REQUIRES_ACTION or draw(_ONE_IN_FIVE):
         observe(_R.REQUIRES_ACTION)
         if ending is not _R.REQUIRES_ACTION and draw(st.booleans()):
             observe(_R.PENDING)
@@ -255,7 +267,7 @@ def refund_history(
     elif ending is _R.FAILED:
         if draw(st.booleans()):  # it succeeded first, then the bank returned it
             observe(_R.SUCCEEDED)
-        observe(_R.FAILED, draw(st.sampled_from(REFUND_FAILURE_REASONS)))
+        observe(_R.FAILED, draw(_REFUND_FAILURE_REASONS))
     elif ending is _R.CANCELED:
         observe(_R.CANCELED)
     return history

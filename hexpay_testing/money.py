@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from hypothesis import strategies as st
@@ -25,7 +26,11 @@ MAX_AMOUNT = 99_999_999
 
 def currencies(exponents: Iterable[int] = (0, 2, 3)) -> st.SearchStrategy[str]:
     """Lowercase ISO 4217 codes whose minor unit has one of these exponents (0: jpy, 2: usd, 3: kwd)."""
-    chosen = tuple(exponents)
+    return _currencies(tuple(exponents))
+
+
+@functools.cache
+def _currencies(chosen: tuple[int, ...]) -> st.SearchStrategy[str]:
     unknown = [e for e in chosen if e not in CURRENCIES_BY_EXPONENT]
     if not chosen or unknown:
         raise ValueError(f"exponents must be drawn from {sorted(CURRENCIES_BY_EXPONENT)}, got {chosen}")

@@ -6,6 +6,7 @@ still well-formed on its own (the payment's amount and currency, received and ca
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from hypothesis import strategies as st
@@ -18,8 +19,14 @@ from hexpay_testing.orders import EPOCH
 
 # A short window of whole minutes, so that two reports often share an instant (the tie the progress rank breaks).
 _INSTANTS = st.integers(0, 30).map(lambda minutes: timedelta(minutes=minutes))
+# Built once: hypothesis validates every strategy object it meets, and state machines draw these every step.
+_PAYMENT_STATUSES = st.sampled_from(tuple(PaymentStatus))
+_REFUND_STATUSES = st.sampled_from(tuple(RefundStatus))
+_ERRORS = st.none() | st.sampled_from((*DECLINES, AUTHENTICATION_FAILURE))
+_FAILURE_REASONS = st.sampled_from(REFUND_FAILURE_REASONS)
 
 
+@functools.cache
 def observation_times(start: datetime = EPOCH) -> st.SearchStrategy[datetime]:
     return _INSTANTS.map(lambda offset: start + offset)
 
@@ -34,12 +41,12 @@ def payment_snapshots(
     statuses: st.SearchStrategy[PaymentStatus] | None = None,
 ) -> PaymentSnapshot:
     """One report about a payment of this amount, in any status, at any time in a short window."""
-    status = draw(statuses if statuses is not None else st.sampled_from(tuple(PaymentStatus)))
+    status = draw(statuses if statuses is not None else _PAYMENT_STATUSES)
     received = draw(st.integers(0, amount.amount)) if status is PaymentStatus.SUCCEEDED else 0
     capturable = amount.amount if status is PaymentStatus.REQUIRES_CAPTURE else 0
     error = None
     if status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
-        error = draw(st.none() | st.sampled_from((*DECLINES, AUTHENTICATION_FAILURE)))
+        error = draw(_ERRORS)
     return PaymentSnapshot(
         status=status,
         amount=amount.amount,
@@ -64,8 +71,8 @@ def refund_snapshots(
     start: datetime = EPOCH,
 ) -> RefundSnapshot:
     """One report about a known refund, in any status, at any time in a short window."""
-    status = draw(st.sampled_from(tuple(RefundStatus)))
-    failure = draw(st.sampled_from(REFUND_FAILURE_REASONS)) if status is RefundStatus.FAILED else None
+    status = draw(_REFUND_STATUSES)
+    failure = draw(_FAILURE_REASONS) if status is RefundStatus.FAILED else None
     return RefundSnapshot(
         gateway_refund_id=gateway_refund_id,
         amount=amount,

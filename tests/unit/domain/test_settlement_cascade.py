@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hypothesis import assume, given
+from hypothesis import Phase, assume, find, given, settings
 from hypothesis import strategies as st
 
 from domain.events import (
@@ -162,15 +162,11 @@ def test_an_uncollectible_invoice_is_still_paid_when_the_money_arrives(case: Set
     assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.PAID, payment.amount_received)
 
 
-def test_succeeded_history_used_here_really_captures_partially_sometimes() -> None:
-    """Guard on the strategy the tests above rely on: manual captures of less than the amount do occur."""
-    seen_partial = False
-
-    @given(case=settlement_cases(ends_in=[PaymentStatus.SUCCEEDED], capture_method=CaptureMethod.MANUAL))
-    def probe(case: SettlementCase) -> None:
-        nonlocal seen_partial
-        last = case.history[-1]
-        seen_partial |= 0 < last.amount_received < last.amount
-
-    probe()
-    assert seen_partial
+def test_the_succeeded_histories_used_here_include_partial_captures() -> None:
+    """Guard on the strategy the tests above rely on: a manual capture of less than the amount does occur."""
+    case = find(
+        settlement_cases(ends_in=[PaymentStatus.SUCCEEDED], capture_method=CaptureMethod.MANUAL),
+        lambda c: 0 < c.history[-1].amount_received < c.history[-1].amount,
+        settings=settings(phases=[Phase.generate], database=None),  # any example will do: no need to shrink it
+    )
+    assert case.payment.capture_method is CaptureMethod.MANUAL

@@ -13,16 +13,20 @@ from hypothesis import strategies as st
 
 from domain.events import SettlementAnomalyDetected
 from domain.invoice import InvoiceStatus
-from domain.order import OrderStatus
+from domain.money import Money
+from domain.order import Order, OrderLine, OrderStatus
 from domain.outcome import SettlementOutcome
-from domain.payment import PaymentSnapshot, PaymentStatus
+from domain.payment import CaptureMethod, PaymentSnapshot, PaymentStatus
 from domain.refund import RefundSnapshot
 from hexpay_testing.strategies import (
     DECLINES,
+    EPOCH,
     SettlementCase,
     currencies,
     delivery_streams,
     final_amount_received,
+    open_invoice_for,
+    payment_for,
     refund_amounts,
     refund_histories,
     refund_history,
@@ -33,8 +37,7 @@ from tests.unit.domain.settlement_replay import SETTLED_AT, Report, observable, 
 succeeded_cases = settlement_cases(ends_in=[PaymentStatus.SUCCEEDED])
 
 
-@given(case=settlement_cases(), data=st.data())
-def test_any_delivery_of_a_history_settles_like_the_history(case: SettlementCase, data: st.DataObject) -> None:
+def _delivery_settles_like_history(case: SettlementCase, data: st.DataObject) -> None:
     expected = case.fresh()
     settle_all(*expected, case.history)
     stream = data.draw(delivery_streams(case.history), label="stream")
@@ -42,6 +45,20 @@ def test_any_delivery_of_a_history_settles_like_the_history(case: SettlementCase
     settle_all(*actual, stream)
     assert observable(*actual) == observable(*expected)
     assert actual[0].status is case.history[-1].status  # in order, the newest report is the one that stands
+
+
+@given(case=settlement_cases(), data=st.data())
+def test_any_delivery_of_a_history_settles_like_the_history(case: SettlementCase, data: st.DataObject) -> None:
+    _delivery_settles_like_history(case, data)
+
+
+@given(case=settlement_cases(ends_in=[s for s in PaymentStatus if not s.is_final]), data=st.data())
+def test_any_delivery_of_a_history_still_open_settles_like_the_history(
+    case: SettlementCase, data: st.DataObject
+) -> None:
+    """A final report overrides everything before it; only open histories show whether the newest live report
+    wins over reports that skipped states (the transition table is consulted only while the payment is live)."""
+    _delivery_settles_like_history(case, data)
 
 
 @given(case=settlement_cases(), data=st.data())
@@ -183,3 +200,23 @@ def test_refunds_made_at_the_gateway_settle_alike_in_any_order_even_before_the_p
 
     assert observable(*actual) == observable(*expected)
     assert actual[0].amount_refunded <= final_amount_received(case.history)
+
+
+def test_a_card_attached_after_an_asynchronous_failure_wins_over_the_reports_it_overtook() -> None:
+    """Regression (found by the theorem above): processing -> requires_payment_method (failed) ->
+    requires_confirmation (a new card), delivered with the failure last, once ended in requires_payment_method."""
+    order = Order.place(id="ord_1", customer_id="cus_1", customer_reference="u1", currency="eur",
+                        lines=(OrderLine("Rail pass", 1, Money(4900, "eur")),), metadata={}, now=EPOCH)
+    payment, invoice = payment_for(order, CaptureMethod.AUTOMATIC), open_invoice_for(order)
+    report = PaymentSnapshot(status=PaymentStatus.PROCESSING, amount=4900, currency="eur", amount_received=0,
+                             amount_capturable=0, observed_at=EPOCH + timedelta(seconds=1), gateway_payment_id="pi_1",
+                             gateway_payment_method_id="pm_old")
+    failed = dataclasses.replace(report, status=PaymentStatus.REQUIRES_PAYMENT_METHOD, last_error=DECLINES[1],
+                                 observed_at=EPOCH + timedelta(seconds=2), gateway_payment_method_id=None)
+    attached = dataclasses.replace(report, status=PaymentStatus.REQUIRES_CONFIRMATION,
+                                   observed_at=EPOCH + timedelta(seconds=3), gateway_payment_method_id="pm_new")
+
+    settle_all(payment, order, invoice, [report, attached, failed])
+
+    assert (payment.status, payment.last_payment_error, payment.observed_at) == (
+        PaymentStatus.REQUIRES_CONFIRMATION, None, attached.observed_at)
