@@ -387,8 +387,9 @@ class Payment:
         return None
 
     def _take_fields(self, snapshot: PaymentSnapshot, newer: bool, now: datetime) -> SettlementOutcome:
+        # observed_at is bookkeeping: a fresher report of the same state is "unchanged", not "applied".
         before = (self.amount_received, self.amount_capturable, self.last_payment_error, self.next_action,
-                  self.observed_at, self.gateway_payment_method_id)
+                  self.gateway_payment_method_id, self.gateway_payment_id)
         self.amount_received = max(self.amount_received, snapshot.amount_received)
         if newer:
             self.amount_capturable = snapshot.amount_capturable
@@ -400,7 +401,7 @@ class Payment:
         if self.gateway_payment_id is None and snapshot.gateway_payment_id:
             self.gateway_payment_id = snapshot.gateway_payment_id
         after = (self.amount_received, self.amount_capturable, self.last_payment_error, self.next_action,
-                 self.observed_at, self.gateway_payment_method_id)
+                 self.gateway_payment_method_id, self.gateway_payment_id)
         if before == after:
             return SettlementOutcome.UNCHANGED
         self.updated_at = now

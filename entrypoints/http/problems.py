@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.errors import (
     AuthenticationRequired,
@@ -180,7 +182,19 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _response(problem(500, "internal_error", "An unexpected error occurred; it has been logged."))
 
 
+def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """The database is unreachable or its pool is exhausted: nothing was done, so a retry is safe."""
+    _log.warning("database unavailable", extra={"request_id": request.scope.get("state", {}).get("request_id"),
+                                                "error": type(exc).__name__})
+    return _response(problem(503, "service_unavailable", "The database is unavailable; retry shortly."),
+                     {"Retry-After": "1"})
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    OperationalError: handle_database_unavailable,
+    InterfaceError: handle_database_unavailable,
+    PoolTimeout: handle_database_unavailable,
+    ConnectionError: handle_database_unavailable,
     DomainError: handle_domain_error,
     ProblemException: handle_problem,
     HTTPException: handle_http_exception,

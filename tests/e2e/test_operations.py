@@ -187,3 +187,14 @@ async def test_bfg_intent_alias_with_and_without_slash(api: Hexpay) -> None:
         again = await shopper.post(path, body)
         assert again.status_code == 200 and again.json()["payment_id"] == created.json()["payment_id"]
     assert created.json()["gateway_payload"]["client_secret"] == created.json()["client_secret"]
+
+
+async def test_an_unreachable_database_is_a_retryable_503_problem() -> None:
+    """Nothing was done when the database cannot be reached, so the client is told to retry."""
+    from tests.e2e.conftest import _hexpay
+
+    async with _hexpay("postgresql+asyncpg://nobody@127.0.0.1:1/nothing") as api:
+        response = await api.admin.get("/api/v1/admin/orders/ord_missing")
+    problem = assert_problem(response, 503, "service_unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert "127.0.0.1" not in problem["detail"]
