@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.sqlalchemy.tables import idempotency_keys, outbox, webhook_inbox
 from adapters.sqlalchemy.transaction import SqlTransaction
 from application.ports.repositories import IdempotencyRecord, InboxEntry, StoredEvent
+from application.ports.secret_box import SecretBox
 from domain.errors import NotFound
 
 TransactionSource = Callable[[], SqlTransaction]
@@ -64,8 +66,17 @@ class SqlAlchemyEventFeed:
 
 
 class SqlAlchemyIdempotencyRecords:
-    def __init__(self, tx: TransactionSource) -> None:
+    """Stored answers are sealed: an intent's answer carries its client_secret, kept here for 24 hours."""
+
+    def __init__(self, tx: TransactionSource, box: SecretBox) -> None:
         self._tx = tx
+        self._box = box
+
+    def _seal(self, body: bytes | None) -> bytes | None:
+        return None if body is None else self._box.seal(base64.b64encode(body).decode()).encode()
+
+    def _open(self, sealed: bytes | None) -> bytes | None:
+        return None if sealed is None else base64.b64decode(self._box.open(bytes(sealed).decode()))
 
     def _key(self, caller: str, key: str) -> Any:
         return (idempotency_keys.c.caller == caller) & (idempotency_keys.c.key == key)
@@ -74,7 +85,7 @@ class SqlAlchemyIdempotencyRecords:
         tx = self._tx()
         row = {"caller": record.caller, "key": record.key, "fingerprint": record.fingerprint,
                "created_at": record.created_at, "status_code": record.status_code,
-               "response_body": record.response_body, "response_headers": record.response_headers}
+               "response_body": self._seal(record.response_body), "response_headers": record.response_headers}
         if (await tx.execute(_insert_or_skip(tx, idempotency_keys, row))).rowcount == 1:
             return None
         found = (await tx.execute(
@@ -82,12 +93,12 @@ class SqlAlchemyIdempotencyRecords:
         )).mappings().first()
         if found is None:  # released between our insert and this read: try once more
             return await self.claim(record)
-        return IdempotencyRecord(**found)
+        return IdempotencyRecord(**{**found, "response_body": self._open(found["response_body"])})
 
     async def complete(self, caller: str, key: str, status_code: int, body: bytes, headers: dict[str, str]) -> None:
         result = await self._tx().execute(
             update(idempotency_keys).where(self._key(caller, key))
-            .values(status_code=status_code, response_body=body, response_headers=dict(headers))
+            .values(status_code=status_code, response_body=self._seal(body), response_headers=dict(headers))
         )
         if result.rowcount != 1:
             raise NotFound(f"no idempotency record {key}")

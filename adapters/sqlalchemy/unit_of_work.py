@@ -62,7 +62,7 @@ class SqlAlchemyUnitOfWork:
         self.payments: PaymentRepository = SqlAlchemyPaymentRepository(self._current)
         self.webhook_inbox: WebhookInbox = SqlAlchemyWebhookInbox(self._current)
         self.events: EventFeed = SqlAlchemyEventFeed(self._current)
-        self.idempotency: IdempotencyRecords = SqlAlchemyIdempotencyRecords(self._current)
+        self.idempotency: IdempotencyRecords = SqlAlchemyIdempotencyRecords(self._current, self._box)
 
     def _current(self) -> SqlTransaction:
         if self._transaction is None:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from adapters.crypto import FernetSecretBox
 from adapters.sqlalchemy import create_engine
-from adapters.sqlalchemy.tables import gateway_accounts, payments
+from adapters.sqlalchemy.tables import gateway_accounts, idempotency_keys, payments
+from application.ports.repositories import IdempotencyRecord
 from application.use_cases.gateway_accounts import RegisterGatewayAccountCommand
 from application.use_cases.orders import CreateOrderCommand, OrderLineInput
 from application.use_cases.payment_methods import Shopper
@@ -170,3 +171,31 @@ def cli_environment(database_url: str, keys: str, var_dir: Path) -> dict[str, st
     return {"HEXPAY_ENV": "dev", "HEXPAY_DATABASE_URL": database_url, "HEXPAY_SECRET_KEY": keys,
             "HEXPAY_VAR_DIR": str(var_dir), "HEXPAY_ADMIN_TOKEN": "cli-admin-" + "a" * 24,
             "HEXPAY_JWT_SECRET": "cli-jwt-" + "j" * 24}
+
+
+async def test_stored_idempotent_answers_are_sealed(database_url: str, measure: Measure) -> None:
+    """An intent's answer carries its client_secret and is kept 24 h for replays: never in plain text."""
+    key = Fernet.generate_key().decode()
+    container = container_with(database_url, key)
+    answer = b'{"payment_id": "pay_1", "client_secret": "pi_1_secret_at_rest_check"}'
+    try:
+        async with container.uow_factory()() as uow:
+            assert await uow.idempotency.claim(IdempotencyRecord(
+                caller="shopper:ann", key="k-1", fingerprint="f", created_at=container.clock().now())) is None
+            await uow.idempotency.complete("shopper:ann", "k-1", 201, answer, {"content-type": "application/json"})
+            await uow.commit()
+        async with container.uow_factory()() as uow:
+            replay = await uow.idempotency.claim(IdempotencyRecord(
+                caller="shopper:ann", key="k-1", fingerprint="f", created_at=container.clock().now()))
+    finally:
+        await container.engine().dispose()
+    assert replay is not None and (replay.status_code, replay.response_body) == (201, answer)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            [row] = (await connection.execute(select(idempotency_keys))).mappings().all()
+    finally:
+        await engine.dispose()
+    stored = bytes(row["response_body"])
+    assert b"secret_at_rest_check" not in stored and b"client_secret" not in stored
+    measure("idempotent answer sealed", database=database_url.split(":", 1)[0], stored_bytes=len(stored))
