@@ -1,0 +1,54 @@
+"""The Postgres pool hands out a connection that sat idle only after a ping, and replaces it when the ping fails;
+a connection used moments ago is handed out without one (no round trip per unit of work)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import event, text
+
+from adapters.sqlalchemy import create_engine
+from tests.fixtures.postgres import asyncpg_dsn
+
+pytestmark = pytest.mark.postgres
+
+
+async def _backend(engine: Any) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_an_idle_connection_cut_by_the_server_is_replaced_unseen(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, idle_before_ping=0.2, pool_size=1, max_overflow=0)
+    try:
+        first = await _backend(engine)
+        admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.4)
+        second = await _backend(engine)
+        assert second != first
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def log_queries(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query))
+
+    try:
+        first = await _backend(engine)
+        sent.clear()
+        assert await _backend(engine) == first
+        assert ";" not in [q.strip() for q in sent]
+    finally:
+        await engine.dispose()
