@@ -78,12 +78,14 @@ def _settings(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
     return settings
 
 
-def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread (a thread hand-off and the GIL
+# passed back and forth on every request) although these only compare and verify in memory.
+async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not is_admin(bearer_token(connection.headers), _settings(connection)):
         raise Unauthenticated()
 
 
-def require_shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Runs before the body is read, so an unauthenticated caller learns nothing from a validation error."""
     shopper = shopper_of(bearer_token(connection.headers), _settings(connection))
     if shopper is None:
