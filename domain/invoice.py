@@ -90,6 +90,8 @@ class Invoice:
         """open|uncollectible -> paid, recording what was collected (a partial capture pays less)."""
         if amount.currency != self.currency:
             raise ValidationFailed("payment currency differs from the invoice's")
+        if not (0 < amount.amount <= self.amount_due):
+            raise ValidationFailed(f"an invoice of {self.amount_due} cannot be paid {amount.amount}")
         self._move(InvoiceStatus.PAID)
         self.amount_paid = amount.amount
         self.events.append(

@@ -395,7 +395,8 @@ class Payment:
             self.amount_capturable = snapshot.amount_capturable
             self.last_payment_error = snapshot.last_error
             self.next_action = snapshot.next_action if self.status is _S.REQUIRES_ACTION else None
-            self.observed_at = snapshot.observed_at
+            # A final report may be older than a non-final one already seen; time itself never goes back.
+            self.observed_at = max(snapshot.observed_at, self.observed_at or snapshot.observed_at)
             if snapshot.gateway_payment_method_id:
                 self.gateway_payment_method_id = snapshot.gateway_payment_method_id
         if self.gateway_payment_id is None and snapshot.gateway_payment_id:
