@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 
 from adapters.sqlalchemy import mapping
 from adapters.sqlalchemy.tables import FINAL_PAYMENT_STATUSES, disputes, payments, refunds
@@ -17,21 +17,46 @@ from domain.payment import Payment
 TransactionSource = Callable[[], SqlTransaction]
 _UNSETTLED_REFUND_STATUSES = ("pending", "requires_action")
 
+# A payment read without a lock comes with two flags, so its refunds and disputes are read only when it has some:
+# most payments have none, and each read is a round trip. The flags come from the same snapshot as the row.
+# A payment read FOR UPDATE may be a newer version than the statement's snapshot (Postgres re-reads a row it had to
+# wait for), while subqueries still see the snapshot: its children are always read afterwards, in statements of
+# their own that see everything committed before the lock was granted.
+# Statements are built once (SQLAlchemy then skips their construction and cache key).
+_LOADED = select(
+    payments,
+    exists().where(refunds.c.payment_id == payments.c.id).label("has_refunds"),
+    exists().where(disputes.c.payment_id == payments.c.id).label("has_disputes"),
+)
+_LOCKED = select(payments)
+_BY_ID = _LOADED.where(payments.c.id == bindparam("payment_id"))
+_BY_ID_FOR_UPDATE = _LOCKED.where(payments.c.id == bindparam("payment_id")).with_for_update()
+_GATEWAY_ID = (payments.c.gateway_account_id == bindparam("account_id"),
+               payments.c.gateway_payment_id == bindparam("gateway_payment_id"))
+_BY_GATEWAY_ID = _LOADED.where(*_GATEWAY_ID)
+_BY_GATEWAY_ID_FOR_UPDATE = _LOCKED.where(*_GATEWAY_ID).with_for_update()
+_LIVE = _LOADED.where(payments.c.order_id == bindparam("order_id"),
+                      payments.c.gateway_account_id == bindparam("account_id"),
+                      payments.c.status.not_in(FINAL_PAYMENT_STATUSES))
+_CHILDREN = {table.name: (table, "has_" + table.name, select(table).where(
+    table.c.payment_id.in_(bindparam("payment_ids", expanding=True)))) for table in (refunds, disputes)}
+
 
 class SqlAlchemyPaymentRepository:
     def __init__(self, tx: TransactionSource) -> None:
         self._tx = tx
 
-    async def _load(self, query: Select[Any]) -> list[Payment]:
+    async def _load(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Payment]:
         tx = self._tx()
-        rows = (await tx.execute(query)).mappings().all()
+        rows = (await tx.execute(query, params)).mappings().all()
         if not rows:
             return []
-        ids = [row["id"] for row in rows]
         children: dict[str, dict[str, list[Any]]] = {"refunds": defaultdict(list), "disputes": defaultdict(list)}
-        for table in (refunds, disputes):
-            for child in (await tx.execute(select(table).where(table.c.payment_id.in_(ids)))).mappings():
-                children[table.name][child["payment_id"]].append(child)
+        for name, (_, flag, statement) in _CHILDREN.items():
+            ids = [row["id"] for row in rows if row.get(flag, True)]
+            if ids:
+                for child in (await tx.execute(statement, {"payment_ids": ids})).mappings():
+                    children[name][child["payment_id"]].append(child)
         loaded = [mapping.payment_from(row, children["refunds"][row["id"]], children["disputes"][row["id"]], tx.box)
                   for row in rows]
         for row in rows:
@@ -41,38 +66,34 @@ class SqlAlchemyPaymentRepository:
             tx.remember_children(disputes, payment.id, mapping.dispute_rows(payment))
         return loaded
 
-    async def _first(self, query: Select[Any]) -> Payment | None:
-        found = await self._load(query)
+    async def _first(self, query: Select[Any], params: dict[str, Any] | None = None) -> Payment | None:
+        found = await self._load(query, params)
         return found[0] if found else None
 
     async def get(self, payment_id: str) -> Payment | None:
-        return await self._first(select(payments).where(payments.c.id == payment_id))
+        return await self._first(_BY_ID, {"payment_id": payment_id})
 
     async def get_for_update(self, payment_id: str) -> Payment | None:
         """SELECT ... FOR UPDATE on Postgres; SQLite's write transaction already excludes every other writer."""
-        return await self._first(select(payments).where(payments.c.id == payment_id).with_for_update())
+        return await self._first(_BY_ID_FOR_UPDATE, {"payment_id": payment_id})
 
     async def find_by_gateway_id(
         self, gateway_account_id: str, gateway_payment_id: str, *, for_update: bool = False
     ) -> Payment | None:
-        query = select(payments).where(payments.c.gateway_account_id == gateway_account_id,
-                                       payments.c.gateway_payment_id == gateway_payment_id)
-        return await self._first(query.with_for_update() if for_update else query)
+        return await self._first(_BY_GATEWAY_ID_FOR_UPDATE if for_update else _BY_GATEWAY_ID,
+                                 {"account_id": gateway_account_id, "gateway_payment_id": gateway_payment_id})
 
     async def find_by_gateway_refund_id(self, gateway_account_id: str, gateway_refund_id: str) -> Payment | None:
         owner = select(refunds.c.payment_id).where(refunds.c.gateway_account_id == gateway_account_id,
                                                    refunds.c.gateway_refund_id == gateway_refund_id)
-        return await self._first(select(payments).where(payments.c.id.in_(owner)))
+        return await self._first(_LOADED.where(payments.c.id.in_(owner)))
 
     async def find_live(self, order_id: str, gateway_account_id: str) -> Payment | None:
-        return await self._first(select(payments).where(
-            payments.c.order_id == order_id, payments.c.gateway_account_id == gateway_account_id,
-            payments.c.status.not_in(FINAL_PAYMENT_STATUSES),
-        ))
+        return await self._first(_LIVE, {"order_id": order_id, "account_id": gateway_account_id})
 
     async def list_for_order(self, order_id: str) -> list[Payment]:
         return await self._load(
-            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.created_at, payments.c.id)
+            _LOADED.where(payments.c.order_id == order_id).order_by(payments.c.created_at, payments.c.id)
         )
 
     async def list_unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
@@ -81,7 +102,7 @@ class SqlAlchemyPaymentRepository:
         pending_refund = exists().where(refunds.c.payment_id == payments.c.id,
                                         refunds.c.status.in_(_UNSETTLED_REFUND_STATUSES))
         query = (
-            select(payments)
+            _LOCKED
             .where(payments.c.updated_at < updated_before,
                    or_(payments.c.status.not_in(FINAL_PAYMENT_STATUSES), pending_refund))
             .order_by(payments.c.updated_at, payments.c.id)
