@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import mapping
@@ -57,25 +57,52 @@ class _Repository:
         self._tx = tx
 
 
+# The statements every request runs are built once (SQLAlchemy then skips their construction and cache key), and
+# a customer comes with its gateway customer ids, an order with its lines, in one statement (one round trip, one
+# snapshot) instead of two.
+_CUSTOMER = select(
+    customers, customer_gateway_ids.c.gateway_account_id.label("linked_account_id"),
+    customer_gateway_ids.c.gateway_customer_id.label("linked_customer_id"),
+).select_from(customers.outerjoin(customer_gateway_ids, customer_gateway_ids.c.customer_id == customers.c.id))
+_CUSTOMER_BY_ID = _CUSTOMER.where(customers.c.id == bindparam("customer_id"))
+_CUSTOMER_BY_REFERENCE = _CUSTOMER.where(customers.c.reference == bindparam("reference"))
+_ACCOUNT_BY_ID = select(gateway_accounts).where(gateway_accounts.c.id == bindparam("account_id"))
+_METHOD_BY_ID = select(payment_methods).where(payment_methods.c.id == bindparam("payment_method_id"))
+_METHOD_BY_GATEWAY_ID = select(payment_methods).where(
+    payment_methods.c.gateway_account_id == bindparam("account_id"),
+    payment_methods.c.gateway_payment_method_id == bindparam("gateway_payment_method_id"))
+_METHODS_OF_CUSTOMER = select(payment_methods).where(payment_methods.c.customer_id == bindparam("customer_id"),
+                                                     payment_methods.c.detached.is_(False))
+_ORDER_WITH_LINES = select(
+    orders, order_lines.c.position.label("line_position"), order_lines.c.description.label("line_description"),
+    order_lines.c.quantity.label("line_quantity"), order_lines.c.unit_amount.label("line_unit_amount"),
+    order_lines.c.currency.label("line_currency"),
+).select_from(orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.id)).where(
+    orders.c.id == bindparam("order_id"))
+_LINE_COLUMNS = ("position", "description", "quantity", "unit_amount", "currency")
+_INVOICE_BY_ID = select(invoices).where(invoices.c.id == bindparam("invoice_id"))
+_INVOICE_OF_ORDER = select(invoices).where(invoices.c.order_id == bindparam("order_id"))
+
+
 class SqlAlchemyCustomerRepository(_Repository):
-    async def _load(self, query: Select[Any]) -> Customer | None:
+    async def _load(self, query: Select[Any], params: dict[str, Any]) -> Customer | None:
         tx = self._tx()
-        row = (await tx.execute(query)).mappings().first()
-        if row is None:
+        rows = (await tx.execute(query, params)).mappings().all()
+        if not rows:
             return None
-        ids = (await tx.execute(
-            select(customer_gateway_ids).where(customer_gateway_ids.c.customer_id == row["id"])
-        )).mappings().all()
+        row = rows[0]
+        ids = [{"gateway_account_id": r["linked_account_id"], "gateway_customer_id": r["linked_customer_id"]}
+               for r in rows if r["linked_account_id"] is not None]
         customer = mapping.customer_from(row, ids)
         tx.remember_row(customers, row)
         tx.remember_children(customer_gateway_ids, customer.id, mapping.customer_gateway_id_rows(customer))
         return customer
 
     async def get(self, customer_id: str) -> Customer | None:
-        return await self._load(select(customers).where(customers.c.id == customer_id))
+        return await self._load(_CUSTOMER_BY_ID, {"customer_id": customer_id})
 
     async def get_by_reference(self, reference: str) -> Customer | None:
-        return await self._load(select(customers).where(customers.c.reference == reference))
+        return await self._load(_CUSTOMER_BY_REFERENCE, {"reference": reference})
 
     async def add(self, customer: Customer) -> None:
         children = [(customer_gateway_ids, "customer_id", mapping.customer_gateway_id_rows(customer))]
@@ -89,7 +116,7 @@ class SqlAlchemyCustomerRepository(_Repository):
 class SqlAlchemyGatewayAccountRepository(_Repository):
     async def get(self, account_id: str) -> GatewayAccount | None:
         tx = self._tx()
-        row = (await tx.execute(select(gateway_accounts).where(gateway_accounts.c.id == account_id))).mappings().first()
+        row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
         return None if row is None else mapping.gateway_account_from(row, tx.box)
 
     async def list(self, *, active_only: bool = False) -> list[GatewayAccount]:
@@ -109,32 +136,28 @@ class SqlAlchemyGatewayAccountRepository(_Repository):
 
 
 class SqlAlchemyPaymentMethodRepository(_Repository):
-    async def _one(self, query: Select[Any]) -> PaymentMethod | None:
+    async def _one(self, query: Select[Any], params: dict[str, Any]) -> PaymentMethod | None:
         tx = self._tx()
-        row = (await tx.execute(query)).mappings().first()
+        row = (await tx.execute(query, params)).mappings().first()
         if row is None:
             return None
         tx.remember_row(payment_methods, row)
         return mapping.payment_method_from(row)
 
     async def get(self, payment_method_id: str) -> PaymentMethod | None:
-        return await self._one(select(payment_methods).where(payment_methods.c.id == payment_method_id))
+        return await self._one(_METHOD_BY_ID, {"payment_method_id": payment_method_id})
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[PaymentMethod]:
-        query = select(payment_methods).where(payment_methods.c.customer_id == customer_id,
-                                              payment_methods.c.detached.is_(False))
-        query = paged(query, payment_methods, page, newest_first=False)
+        query = paged(_METHODS_OF_CUSTOMER, payment_methods, page, newest_first=False)
         tx = self._tx()
-        rows = (await tx.execute(query)).mappings().all()
+        rows = (await tx.execute(query, {"customer_id": customer_id})).mappings().all()
         for row in rows:
             tx.remember_row(payment_methods, row)
         return [mapping.payment_method_from(row) for row in rows]
 
     async def find_by_gateway_id(self, gateway_account_id: str, gateway_payment_method_id: str) -> PaymentMethod | None:
-        return await self._one(select(payment_methods).where(
-            payment_methods.c.gateway_account_id == gateway_account_id,
-            payment_methods.c.gateway_payment_method_id == gateway_payment_method_id,
-        ))
+        return await self._one(_METHOD_BY_GATEWAY_ID, {"account_id": gateway_account_id,
+                                                        "gateway_payment_method_id": gateway_payment_method_id})
 
     async def add(self, method: PaymentMethod) -> None:
         await self._tx().insert_aggregate(payment_methods, mapping.payment_method_row(method), method)
@@ -161,8 +184,14 @@ class SqlAlchemyOrderRepository(_Repository):
         return loaded
 
     async def get(self, order_id: str) -> Order | None:
-        found = await self._load(select(orders).where(orders.c.id == order_id))
-        return found[0] if found else None
+        tx = self._tx()
+        rows = (await tx.execute(_ORDER_WITH_LINES, {"order_id": order_id})).mappings().all()
+        if not rows:
+            return None
+        lines = [{c: r["line_" + c] for c in _LINE_COLUMNS} for r in rows if r["line_position"] is not None]
+        order = mapping.order_from(rows[0], lines)
+        tx.remember_children(order_lines, order.id, mapping.order_line_rows(order))
+        return order
 
     async def get_for_update(self, order_id: str) -> Order | None:
         found = await self._load(select(orders).where(orders.c.id == order_id).with_for_update())
@@ -182,19 +211,19 @@ class SqlAlchemyOrderRepository(_Repository):
 
 
 class SqlAlchemyInvoiceRepository(_Repository):
-    async def _one(self, query: Select[Any]) -> Invoice | None:
+    async def _one(self, query: Select[Any], params: dict[str, Any]) -> Invoice | None:
         tx = self._tx()
-        row = (await tx.execute(query)).mappings().first()
+        row = (await tx.execute(query, params)).mappings().first()
         if row is None:
             return None
         tx.remember_row(invoices, row)
         return mapping.invoice_from(row)
 
     async def get(self, invoice_id: str) -> Invoice | None:
-        return await self._one(select(invoices).where(invoices.c.id == invoice_id))
+        return await self._one(_INVOICE_BY_ID, {"invoice_id": invoice_id})
 
     async def get_for_order(self, order_id: str) -> Invoice | None:
-        return await self._one(select(invoices).where(invoices.c.order_id == order_id))
+        return await self._one(_INVOICE_OF_ORDER, {"order_id": order_id})
 
     async def next_sequence(self, year: int) -> int:
         """One upsert: the year's counter row stays locked until commit, so concurrent numbering waits in turn
