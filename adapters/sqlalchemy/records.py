@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.tables import idempotency_keys, outbox, webhook_inbox
@@ -19,11 +20,24 @@ from domain.errors import NotFound
 TransactionSource = Callable[[], SqlTransaction]
 
 
-def _insert_or_skip(tx: SqlTransaction, table: Any, row: dict[str, Any]) -> Any:
+@functools.cache
+def _insert_or_skip(is_postgres: bool, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the first to commit,
-    then inserts nothing (or goes on if the first rolled back). Exactly one of many gets a row."""
-    dialect_insert: Any = postgresql.insert if tx.is_postgres else sqlite.insert
-    return dialect_insert(table).values(row).on_conflict_do_nothing()
+    then inserts nothing (or goes on if the first rolled back). Exactly one of many gets a row.
+    Built once per dialect and table, executed with the row as parameters."""
+    dialect_insert: Any = postgresql.insert if is_postgres else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+# Statements built once (SQLAlchemy then skips their construction and cache key on every request).
+_EVENT = (webhook_inbox.c.gateway_account_id == bindparam("match_account_id"),
+          webhook_inbox.c.event_id == bindparam("match_event_id"))
+_SET_OUTCOME = update(webhook_inbox).where(*_EVENT)
+_GET_EVENT = select(webhook_inbox).where(*_EVENT)
+_KEY = (idempotency_keys.c.caller == bindparam("match_caller"), idempotency_keys.c.key == bindparam("match_key"))
+_GET_RECORD = select(idempotency_keys).where(*_KEY)
+_COMPLETE = update(idempotency_keys).where(*_KEY)
+_RELEASE = delete(idempotency_keys).where(*_KEY)
 
 
 class SqlAlchemyWebhookInbox:
@@ -34,21 +48,18 @@ class SqlAlchemyWebhookInbox:
         tx = self._tx()
         row = {"gateway_account_id": entry.gateway_account_id, "event_id": entry.event_id, "type": entry.type,
                "received_at": entry.received_at, "outcome": entry.outcome, "payment_id": entry.payment_id}
-        return (await tx.execute(_insert_or_skip(tx, webhook_inbox, row))).rowcount == 1
+        return (await tx.execute(_insert_or_skip(tx.is_postgres, webhook_inbox), row)).rowcount == 1
 
     async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None:
-        result = await self._tx().execute(
-            update(webhook_inbox)
-            .where(webhook_inbox.c.gateway_account_id == gateway_account_id, webhook_inbox.c.event_id == event_id)
-            .values(outcome=outcome, payment_id=payment_id)
-        )
+        result = await self._tx().execute(_SET_OUTCOME, {
+            "outcome": outcome, "payment_id": payment_id, "match_account_id": gateway_account_id,
+            "match_event_id": event_id})
         if result.rowcount != 1:
             raise NotFound(f"no webhook event {event_id} for {gateway_account_id}")
 
     async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None:
-        row = (await self._tx().execute(select(webhook_inbox).where(
-            webhook_inbox.c.gateway_account_id == gateway_account_id, webhook_inbox.c.event_id == event_id
-        ))).mappings().first()
+        row = (await self._tx().execute(_GET_EVENT, {"match_account_id": gateway_account_id,
+                                                      "match_event_id": event_id})).mappings().first()
         return None if row is None else InboxEntry(**row)
 
 
@@ -78,33 +89,28 @@ class SqlAlchemyIdempotencyRecords:
     def _open(self, sealed: bytes | None) -> bytes | None:
         return None if sealed is None else base64.b64decode(self._box.open(bytes(sealed).decode()))
 
-    def _key(self, caller: str, key: str) -> Any:
-        return (idempotency_keys.c.caller == caller) & (idempotency_keys.c.key == key)
-
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         tx = self._tx()
         row = {"caller": record.caller, "key": record.key, "fingerprint": record.fingerprint,
                "created_at": record.created_at, "status_code": record.status_code,
                "response_body": self._seal(record.response_body), "response_headers": record.response_headers}
-        if (await tx.execute(_insert_or_skip(tx, idempotency_keys, row))).rowcount == 1:
+        if (await tx.execute(_insert_or_skip(tx.is_postgres, idempotency_keys), row)).rowcount == 1:
             return None
-        found = (await tx.execute(
-            select(idempotency_keys).where(self._key(record.caller, record.key))
-        )).mappings().first()
+        found = (await tx.execute(_GET_RECORD, {"match_caller": record.caller, "match_key": record.key})
+                 ).mappings().first()
         if found is None:  # released between our insert and this read: try once more
             return await self.claim(record)
         return IdempotencyRecord(**{**found, "response_body": self._open(found["response_body"])})
 
     async def complete(self, caller: str, key: str, status_code: int, body: bytes, headers: dict[str, str]) -> None:
-        result = await self._tx().execute(
-            update(idempotency_keys).where(self._key(caller, key))
-            .values(status_code=status_code, response_body=self._seal(body), response_headers=dict(headers))
-        )
+        result = await self._tx().execute(_COMPLETE, {
+            "status_code": status_code, "response_body": self._seal(body), "response_headers": dict(headers),
+            "match_caller": caller, "match_key": key})
         if result.rowcount != 1:
             raise NotFound(f"no idempotency record {key}")
 
     async def release(self, caller: str, key: str) -> None:
-        await self._tx().execute(delete(idempotency_keys).where(self._key(caller, key)))
+        await self._tx().execute(_RELEASE, {"match_caller": caller, "match_key": key})
 
     async def purge_older_than(self, cutoff: datetime) -> int:
         result = await self._tx().execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
