@@ -28,6 +28,14 @@ class WebhookResult:
     payment_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Received:
+    result: WebhookResult
+    account: GatewayAccount
+    event: GatewayEvent
+    payment: Payment | None  # as committed with the event
+
+
 async def resolve_webhook_account(uow: UnitOfWork, gateway_ref: str) -> GatewayAccount:
     """The account named by id, or by kind when exactly one active account has that kind (/callback/stripe)."""
     account = await uow.gateway_accounts.get(gateway_ref)
@@ -50,19 +58,22 @@ class HandleGatewayWebhook:
         self._settle_answer = PaymentSettler(uow, clock)
 
     async def __call__(self, gateway_ref: str, raw_body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        received = await retry_on_conflict(lambda: self._receive(gateway_ref, raw_body, headers))
+        result, event = received.result, received.event
+        if result.outcome == SettlementOutcome.STALE.value and result.payment_id and event.payment is not None:
+            await self._reread(received.account, result.payment_id)
+        if result.outcome == SettlementOutcome.APPLIED.value and received.payment is not None:
+            await remember_card_quietly(self._remember_card, received.payment)
+        return result
+
+    async def _receive(self, gateway_ref: str, raw_body: bytes, headers: Mapping[str, str]) -> _Received:
+        """One transaction: the account, its signature on the raw body, the inbox row and the settlement."""
         async with self._uow() as uow:
             account = await resolve_webhook_account(uow, gateway_ref)
-        # Raises InvalidSignature before anything is decoded or stored.
-        event = self._registry.gateway_for(account).parse_webhook(raw_body, headers)
-        result = await retry_on_conflict(lambda: self._record_and_settle(account, event))
-        if result.outcome == SettlementOutcome.STALE.value and result.payment_id and event.payment is not None:
-            await self._reread(account, result.payment_id)
-        if result.outcome == SettlementOutcome.APPLIED.value and result.payment_id:
-            async with self._uow() as uow:
-                payment = await uow.payments.get(result.payment_id)
-            if payment is not None:
-                await remember_card_quietly(self._remember_card, payment)
-        return result
+            # Raises InvalidSignature before anything is decoded or stored.
+            event = self._registry.gateway_for(account).parse_webhook(raw_body, headers)
+            result, payment = await self._record_and_settle(uow, account, event)
+        return _Received(result, account, event, payment)
 
     async def _reread(self, account: GatewayAccount, payment_id: str) -> None:
         """A non-final event judged older than what we know may only look older: gateways stamp events in
@@ -77,26 +88,26 @@ class HandleGatewayWebhook:
             truth = await self._registry.gateway_for(account).retrieve_payment(payment.gateway_payment_id)
             await self._settle_answer(payment_id, truth)
 
-    async def _record_and_settle(self, account: GatewayAccount, event: GatewayEvent) -> WebhookResult:
-        async with self._uow() as uow:
-            entry = InboxEntry(gateway_account_id=account.id, event_id=event.event_id, type=event.type,
-                               received_at=self._clock.now())
-            if not await uow.webhook_inbox.record(entry):
-                stored = await uow.webhook_inbox.get(account.id, event.event_id)
-                return WebhookResult(duplicate=True, outcome=(stored.outcome if stored else None) or "duplicate",
-                                     event_type=event.type)
-            payment = await self._find_payment(uow, account, event) if event.handled else None
-            if not event.handled:
-                outcome = "ignored"
-            elif payment is None:
-                outcome = "unknown_payment"
-            else:
-                outcome = await self._settle(uow, payment, event)
-            await uow.webhook_inbox.set_outcome(account.id, event.event_id, outcome,
-                                                payment.id if payment else None)
-            await uow.commit()
-            return WebhookResult(duplicate=False, outcome=outcome, event_type=event.type,
-                                 payment_id=payment.id if payment else None)
+    async def _record_and_settle(
+        self, uow: UnitOfWork, account: GatewayAccount, event: GatewayEvent
+    ) -> tuple[WebhookResult, Payment | None]:
+        entry = InboxEntry(gateway_account_id=account.id, event_id=event.event_id, type=event.type,
+                           received_at=self._clock.now())
+        if not await uow.webhook_inbox.record(entry):
+            stored = await uow.webhook_inbox.get(account.id, event.event_id)
+            return WebhookResult(duplicate=True, outcome=(stored.outcome if stored else None) or "duplicate",
+                                 event_type=event.type), None
+        payment = await self._find_payment(uow, account, event) if event.handled else None
+        if not event.handled:
+            outcome = "ignored"
+        elif payment is None:
+            outcome = "unknown_payment"
+        else:
+            outcome = await self._settle(uow, payment, event)
+        await uow.webhook_inbox.set_outcome(account.id, event.event_id, outcome, payment.id if payment else None)
+        await uow.commit()
+        return WebhookResult(duplicate=False, outcome=outcome, event_type=event.type,
+                             payment_id=payment.id if payment else None), payment
 
     async def _find_payment(self, uow: UnitOfWork, account: GatewayAccount, event: GatewayEvent) -> Payment | None:
         if event.payment_id:
