@@ -67,6 +67,14 @@ class ConfirmPaymentCommand:
     return_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    payment: Payment
+    gateway: PaymentGateway
+    gateway_payment_method_id: str
+    idempotency_key: str
+
+
 class PaymentSettler:
     """Settles one gateway answer on a payment, under its row lock, in a transaction of its own."""
 
@@ -211,33 +219,15 @@ class ConfirmPayment:
         self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, command: ConfirmPaymentCommand) -> Payment:
-        async with self._uow() as uow:
-            payment = await uow.payments.get(command.payment_id)
-            customer = await uow.customers.get_by_reference(command.shopper.reference)
-            if payment is None or customer is None or payment.customer_id != customer.id:
-                raise NotFound(f"no payment {command.payment_id}")
-            payment.ensure_confirmable()
-            gateway_payment_method_id = payment.gateway_payment_method_id
-            if command.payment_method_id is not None:
-                method = await uow.payment_methods.get(command.payment_method_id)
-                if method is None or method.customer_id != customer.id or method.detached:
-                    raise NotFound(f"no payment method {command.payment_method_id}")
-                if method.gateway_account_id != payment.gateway_account_id:
-                    raise ValidationFailed("the payment method belongs to another gateway")
-                gateway_payment_method_id = method.gateway_payment_method_id
-            account = await uow.gateway_accounts.get(payment.gateway_account_id)
-        if account is None or payment.gateway_payment_id is None:
-            raise Conflict("the payment is not open at its gateway yet; create the intent again")
-        if gateway_payment_method_id is None:
-            raise ValidationFailed("payment_method_id is required: the payment has no card yet")
-        gateway = self._registry.gateway_for(account)
-        idempotency_key = await self._start_attempt(payment.id)
+        attempt = await retry_on_conflict(lambda: self._start_attempt(command))
+        payment, gateway = attempt.payment, attempt.gateway
+        assert payment.gateway_payment_id is not None  # checked when the attempt started
         try:
             snapshot = await gateway.confirm_payment(
                 gateway_payment_id=payment.gateway_payment_id,
-                gateway_payment_method_id=gateway_payment_method_id,
+                gateway_payment_method_id=attempt.gateway_payment_method_id,
                 return_url=command.return_url,
-                idempotency_key=idempotency_key,
+                idempotency_key=attempt.idempotency_key,
             )
         except CardDeclined:
             snapshot = await gateway.retrieve_payment(payment.gateway_payment_id)
@@ -251,21 +241,33 @@ class ConfirmPayment:
         await remember_card_quietly(self._remember_card, settled)
         return settled
 
-
-    async def _start_attempt(self, payment_id: str) -> str:
-        """Persist the attempt number before calling the gateway, so the key is never handed out twice."""
-
-        async def start() -> str:
-            async with self._uow() as uow:
-                payment = await uow.payments.get_for_update(payment_id)
-                if payment is None:
-                    raise NotFound(f"no payment {payment_id}")
-                key = payment.start_confirmation()
-                await uow.payments.update(payment)
-                await uow.commit()
-                return key
-
-        return await retry_on_conflict(start)
+    async def _start_attempt(self, command: ConfirmPaymentCommand) -> _Attempt:
+        """Check the request and persist the attempt number before calling the gateway, so the key is never
+        handed out twice: one transaction, under the payment's row lock. Nothing is written when a check fails."""
+        async with self._uow() as uow:
+            payment = await uow.payments.get_for_update(command.payment_id)
+            customer = await uow.customers.get_by_reference(command.shopper.reference)
+            if payment is None or customer is None or payment.customer_id != customer.id:
+                raise NotFound(f"no payment {command.payment_id}")
+            payment.ensure_confirmable()
+            gateway_payment_method_id = payment.gateway_payment_method_id
+            if command.payment_method_id is not None:
+                method = await uow.payment_methods.get(command.payment_method_id)
+                if method is None or method.customer_id != customer.id or method.detached:
+                    raise NotFound(f"no payment method {command.payment_method_id}")
+                if method.gateway_account_id != payment.gateway_account_id:
+                    raise ValidationFailed("the payment method belongs to another gateway")
+                gateway_payment_method_id = method.gateway_payment_method_id
+            account = await uow.gateway_accounts.get(payment.gateway_account_id)
+            if account is None or payment.gateway_payment_id is None:
+                raise Conflict("the payment is not open at its gateway yet; create the intent again")
+            if gateway_payment_method_id is None:
+                raise ValidationFailed("payment_method_id is required: the payment has no card yet")
+            gateway = self._registry.gateway_for(account)
+            key = payment.start_confirmation()
+            await uow.payments.update(payment)
+            await uow.commit()
+        return _Attempt(payment, gateway, gateway_payment_method_id, key)
 
 
 class CapturePayment:
