@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from application.ports.clock import Clock, IdGenerator
 from application.ports.gateway import CreatePaymentRequest, GatewayRegistry, PaymentGateway
-from application.ports.unit_of_work import UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases._shared import (
     active_account,
     ensure_gateway_customer,
@@ -22,6 +22,7 @@ from application.use_cases._shared import (
 )
 from application.use_cases.payment_methods import Shopper
 from application.use_cases.saved_cards import RememberCardOfPayment
+from domain.customer import Customer
 from domain.errors import (
     CardDeclined,
     Conflict,
@@ -33,7 +34,7 @@ from domain.errors import (
 )
 from domain.gateway_account import GatewayAccount
 from domain.money import Money
-from domain.order import OrderStatus
+from domain.order import Order, OrderStatus
 from domain.payment import CaptureMethod, Payment, PaymentSnapshot, PaymentStatus
 from domain.payment_method import PaymentMethod
 
@@ -133,21 +134,18 @@ class CreatePaymentForOrder:
         self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, command: CreatePaymentCommand) -> PaymentIntentView:
-        customer = await get_or_create_customer(self._uow, self._ids, self._clock, command.shopper.reference,
-                                                command.shopper.email)
-        method: PaymentMethod | None = None
+        # A known customer (the usual case) is read in the same transaction as the order; a new one, or one whose
+        # token brings another email, goes through get_or_create_customer first.
         async with self._uow() as uow:
-            order = await uow.orders.get(command.order_id)
-            if order is None or order.customer_id != customer.id:
-                raise NotFound(f"no order {command.order_id}")
-            account = await active_account(uow, command.gateway_account_id)
-            live = await uow.payments.find_live(order.id, account.id)
-            if command.payment_method_id is not None:
-                method = await uow.payment_methods.get(command.payment_method_id)
-                if method is None or method.customer_id != customer.id or method.detached:
-                    raise NotFound(f"no payment method {command.payment_method_id}")
-                if method.gateway_account_id != account.id:
-                    raise ValidationFailed("the payment method belongs to another gateway")
+            customer = await uow.customers.get_by_reference(command.shopper.reference)
+            known = customer is not None and (not command.shopper.email or customer.email == command.shopper.email)
+            if customer is not None and known:
+                order, account, live, method = await self._read(uow, command, customer)
+        if customer is None or not known:
+            customer = await get_or_create_customer(self._uow, self._ids, self._clock, command.shopper.reference,
+                                                    command.shopper.email)
+            async with self._uow() as uow:
+                order, account, live, method = await self._read(uow, command, customer)
         if live is not None and live.gateway_payment_id is not None:
             return PaymentIntentView(live, account, created=False)
         if order.status is not OrderStatus.PENDING_PAYMENT:
@@ -178,6 +176,24 @@ class CreatePaymentForOrder:
         settled = await self._settle(payment.id, created.snapshot, client_secret=created.client_secret)
         await remember_card_quietly(self._remember_card, settled)
         return PaymentIntentView(settled, account, created=live is None)
+
+    @staticmethod
+    async def _read(
+        uow: UnitOfWork, command: CreatePaymentCommand, customer: Customer
+    ) -> tuple[Order, GatewayAccount, Payment | None, PaymentMethod | None]:
+        order = await uow.orders.get(command.order_id)
+        if order is None or order.customer_id != customer.id:
+            raise NotFound(f"no order {command.order_id}")
+        account = await active_account(uow, command.gateway_account_id)
+        live = await uow.payments.find_live(order.id, account.id)
+        method: PaymentMethod | None = None
+        if command.payment_method_id is not None:
+            method = await uow.payment_methods.get(command.payment_method_id)
+            if method is None or method.customer_id != customer.id or method.detached:
+                raise NotFound(f"no payment method {command.payment_method_id}")
+            if method.gateway_account_id != account.id:
+                raise ValidationFailed("the payment method belongs to another gateway")
+        return order, account, live, method
 
     async def _open(
         self, command: CreatePaymentCommand, customer_id: str, amount: int, currency: str,
