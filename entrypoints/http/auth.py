@@ -62,13 +62,25 @@ def shopper_of(token: str | None, settings: Settings) -> Shopper | None:
     return Shopper(reference=reference, email=email if isinstance(email, str) and email else None)
 
 
-def caller_of(audience: str | None, headers: Mapping[str, str], settings: Settings) -> str | None:
+# Where a request's verified shopper is kept (the ASGI scope's state, which only the server writes): the
+# idempotency layer and the guard both need it, and the token's signature is checked once per request.
+_VERIFIED_SHOPPER = "hexpay.verified_shopper"
+
+
+def verified_shopper(state: dict[str, Any], headers: Mapping[str, str], settings: Settings) -> Shopper | None:
+    if _VERIFIED_SHOPPER not in state:
+        state[_VERIFIED_SHOPPER] = shopper_of(bearer_token(headers), settings)
+    shopper: Shopper | None = state[_VERIFIED_SHOPPER]
+    return shopper
+
+
+def caller_of(audience: str | None, headers: Mapping[str, str], settings: Settings,
+              state: dict[str, Any] | None = None) -> str | None:
     """The key an idempotency record is kept under; None when the credential the route needs is not valid."""
-    token = bearer_token(headers)
     if audience == ADMIN:
-        return ADMIN if is_admin(token, settings) else None
+        return ADMIN if is_admin(bearer_token(headers), settings) else None
     if audience == SHOPPER:
-        shopper = shopper_of(token, settings)
+        shopper = verified_shopper({} if state is None else state, headers, settings)
         return f"{SHOPPER}:{shopper.reference}" if shopper else None
     return PUBLIC
 
@@ -87,7 +99,7 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 
 async def require_shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Runs before the body is read, so an unauthenticated caller learns nothing from a validation error."""
-    shopper = shopper_of(bearer_token(connection.headers), _settings(connection))
+    shopper = verified_shopper(connection.scope.setdefault("state", {}), connection.headers, _settings(connection))
     if shopper is None:
         raise Unauthenticated()
     connection.state.shopper = shopper

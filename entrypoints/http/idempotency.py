@@ -73,7 +73,7 @@ class IdempotencyMiddleware:
                                field="Idempotency-Key")
             return
         audience = scope["route_handler"].opt.get("audience")
-        caller = caller_of(audience, headers, self.container.settings())
+        caller = caller_of(audience, headers, self.container.settings(), scope.setdefault("state", {}))
         if caller is None:  # the route's guard answers 401; nothing is recorded for an unknown caller
             await self.app(scope, receive, send)
             return
