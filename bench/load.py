@@ -2,14 +2,16 @@
 request as soon as the previous answer is in, until the time is up or the requests run out.
 
 `python -m bench.load JOB RESULT`: JOB (pickle) holds the port, connections, duration, the requests (raw bytes)
-and, for create_payment, the share of replays: a replay re-sends an original whose answer is already in, and its
-answer must be the original's status and body with Idempotent-Replayed: true. RESULT (pickle) gets, per request:
+and, for create_payment, the share of replays: a replay re-sends an original whose answer came in at least
+`replay_after` seconds earlier, and its answer must be the original's status and body with Idempotent-Replayed:
+true. RESULT (pickle) gets, per request:
 index, replay flag, status, send and end times (epoch seconds), and the body where the caller asked for bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import pickle
 import random
 import sys
@@ -27,6 +29,7 @@ class Job:
     requests: list[bytes]
     keep_bodies: bool = False
     replay_share: float = 0.0
+    replay_after: float = 0.2  # a client retries after a timeout, not the instant it got its answer
     seed: int = 1
     cycle: bool = False  # reads: start over at the end of the list
 
@@ -76,13 +79,16 @@ async def run(job: Job) -> Result:
     result = Result()
     rng = random.Random(job.seed)
     next_index = 0
-    answered: list[int] = []  # originals whose answer is in (the ones a replay may repeat)
+    answered: list[int] = []  # originals whose answer is in (the ones a replay may repeat), oldest first
+    answered_at: list[float] = []
     deadline = 0.0
 
     def take() -> tuple[int, bool] | None:
         nonlocal next_index
         if answered and job.replay_share and rng.random() < job.replay_share:
-            return rng.choice(answered), True
+            eligible = bisect.bisect_right(answered_at, time.time() - job.replay_after)
+            if eligible:
+                return answered[rng.randrange(eligible)], True
         if next_index >= len(job.requests) and job.cycle:
             next_index = 0
         if next_index >= len(job.requests):
@@ -108,6 +114,7 @@ async def run(job: Job) -> Result:
                                                headers.get(b"idempotent-replayed") == b"true"))
                 if not replay and job.replay_share and 200 <= status < 300:
                     answered.append(index)
+                    answered_at.append(ended)
                 if headers.get(b"connection") == b"close":
                     return
         except (OSError, asyncio.IncompleteReadError) as error:

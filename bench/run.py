@@ -45,8 +45,7 @@ BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 SCRIPTS = BENCH / "pgbench"
 # First guesses of each system's rate (req/s), to size the pools of the first window; then the last window's rate.
-GUESS = {"pgbench": 4000.0, "bare": 2500.0, "hexpay": 800.0}
-SETUP_CUSTOMERS = 200  # customers a hexpay server sets up (a saved card each) before create_payment
+GUESS = {"pgbench": 4000.0, "bare": 2500.0, "hexpay": 600.0}
 
 
 @dataclass
@@ -63,6 +62,7 @@ class Options:
     systems: tuple[str, ...] = ("pgbench", "bare", "hexpay")
     keep: bool = False
     label: str = "bench"
+    setup_customers: int = 200  # customers a hexpay server sets up (a saved card each) before create_payment
 
 
 @dataclass
@@ -87,7 +87,11 @@ class Context:
         return token
 
     def rate(self, system: str, scenario: str) -> float:
-        return self.rates.get((system, scenario), GUESS[system])
+        """The last measured rate; confirm_payment's first guess is create_payment's (the same work, about)."""
+        known = self.rates.get((system, scenario))
+        if known is None and scenario == "confirm_payment":
+            known = self.rates.get((system, "create_payment"))
+        return known if known is not None else GUESS[system]
 
     def pool_size(self, system: str, scenario: str, seconds: float, share: float = 1.0) -> int:
         return int(self.rate(system, scenario) * seconds * 1.4 * share) + 300
@@ -144,8 +148,9 @@ def server_errors(result: Result) -> int:
     return sum(1 for o in result.outcomes if o.status >= 500) + len(result.errors)
 
 
-def windows_plan(options: Options) -> list[tuple[float, bool]]:
-    return [(options.warmup, False)] + [(options.duration, True)] * options.repeats
+def windows_plan(options: Options, repeats: int | None = None) -> list[tuple[float, bool]]:
+    warmup = [(options.warmup, False)] if options.warmup > 0 else []
+    return warmup + [(options.duration, True)] * (options.repeats if repeats is None else repeats)
 
 
 def raw(request: Request) -> bytes:
@@ -164,8 +169,7 @@ class HttpScenarios:
         self.confirmable: list[tuple[str, str]] = []  # (payment id, customer reference) opened and not confirmed
 
     def plan_windows(self) -> list[tuple[float, bool]]:
-        options = self.ctx.options
-        return [(options.warmup, False)] + [(options.duration, True)] * self.repeats
+        return windows_plan(self.ctx.options, self.repeats)
 
     def measurement(self, scenario: str) -> Measurement:
         m = Measurement(self.system, scenario, self.ctx.seeder.layout.history, self.server.workers)
@@ -181,8 +185,9 @@ class HttpScenarios:
     async def setup_customers(self) -> None:
         """hexpay keeps each card at the (in-process) gateway of the worker that saved it: customers get their
         card through this very server, as a shopper would, before they pay."""
-        c0 = await self.ctx.seeder.customers_only(SETUP_CUSTOMERS)
-        self.customers = (c0, SETUP_CUSTOMERS)
+        count = self.ctx.options.setup_customers
+        c0 = await self.ctx.seeder.customers_only(count)
+        self.customers = (c0, count)
         base = f"http://127.0.0.1:{self.server.port}"
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             async def save(c: int) -> None:
@@ -194,8 +199,8 @@ class HttpScenarios:
                     raise RuntimeError(f"saving a card: {response.status_code} {response.text[:300]}")
                 self.cards[c] = response.json()["id"]
 
-            for start in range(c0, c0 + SETUP_CUSTOMERS, 16):
-                await asyncio.gather(*(save(c) for c in range(start, min(start + 16, c0 + SETUP_CUSTOMERS))))
+            for start in range(c0, c0 + count, 16):
+                await asyncio.gather(*(save(c) for c in range(start, min(start + 16, c0 + count))))
 
     def card_of(self, c: int) -> str:
         return self.cards[c] if self.customers else naming.payment_method_id(c)
@@ -408,7 +413,8 @@ class PgbenchScenarios:
         ctx.results.append(m)
         m.notes.append("one extra statement per transaction picks a fresh order or payment (SELECT nextval)"
                        if scenario in ("create_payment", "confirm_payment", "webhook") else "")
-        total = options.warmup + len(windows_plan(options)[1:]) * (options.duration + 2 * options.margin)
+        plan_ = windows_plan(options, self.repeats)
+        total = sum(max(1, round(sec + (2 * options.margin if measured else 0))) for sec, measured in plan_)
         history = ctx.seeder.layout.history
         variables = {"hist": history, "rlo": max(1, history - 20_000 + 1)}
         if scenario == "create_payment":
@@ -417,6 +423,7 @@ class PgbenchScenarios:
             await self.sequence("bench_orders", self.create_pool.start, self.create_pool.stop)
         elif scenario == "confirm_payment":
             assert self.create_pool is not None, "confirm_payment follows create_payment"
+            await self.open_more(total, variables)
             last = await ctx.db.fetchval("SELECT max(order_id) FROM payments WHERE id LIKE 'pay_p%'")
             await self.sequence("bench_payments", self.create_pool.start, int(last[5:]) + 1)
         elif scenario == "webhook":
@@ -426,7 +433,7 @@ class PgbenchScenarios:
         scripts = [(self.scripts[variant], weight) for variant, weight in VARIANTS[scenario]]
         counts_by_script: Counter[int] = Counter()
         failures = []
-        for seconds, measured in windows_plan(options)[: 1 + self.repeats]:
+        for seconds, measured in plan_:
             stats_box: dict[str, Any] = {}
 
             async def marks(pid: int, started: float, seconds: float = seconds, box: dict[str, Any] = stats_box,
@@ -457,6 +464,27 @@ class PgbenchScenarios:
                                         {"committed": len(inside)}, born))
         m.checks = await self.check(scenario, counts_by_script, failures)
 
+    async def open_more(self, seconds: float, variables: dict[str, int]) -> None:
+        """Enough payments for confirm_payment to confirm for `seconds`, opened untimed by the create script."""
+        assert self.create_pool is not None
+        db = self.ctx.db
+        created = int(await db.fetchval("SELECT count(*) FROM payments WHERE id LIKE 'pay_p%'"))
+        need = int(self.ctx.rate("pgbench", "create_payment") * 1.5 * seconds) + 300
+        if created >= need:
+            return
+        used = int(await db.fetchval("SELECT last_value FROM bench_orders"))
+        missing = need - created
+        if self.create_pool.stop - 1 - used < missing:
+            more = await self.ctx.seeder.pool("pgbench-create-more", "pending", missing + 500, contiguous=True)
+            await db.execute(f"ALTER SEQUENCE bench_orders MAXVALUE {more.stop - 1}")
+            self.create_pool = Pool(self.create_pool.name, "pending", self.create_pool.start, more.stop)
+        clients = self.ctx.options.connections
+        run = await pgbench([(self.scripts["create"], 1)], variables, clients=clients, seconds=0,
+                            env=self.ctx.target.pgbench_env(), workdir=self.ctx.workdir,
+                            transactions=-(-missing // clients))
+        if run.returncode != 0 or "aborted" in run.stderr:
+            raise RuntimeError(f"pgbench could not open payments to confirm: {run.stderr[-1000:]}")
+
     async def check(self, scenario: str, done: Counter[int], failures: list[str]) -> dict[str, Any]:
         db = self.ctx.db
         out: dict[str, Any] = {"transactions": dict(done), "failures": failures}
@@ -484,6 +512,8 @@ async def measure_http(ctx: Context, system: str, repeats: int) -> None:
     groups = [(1, [s for s in ("create_payment", "confirm_payment") if s in options.scenarios]),
               (options.workers, [s for s in ("webhook", "list_payment_methods", "get_payment")
                                  if s in options.scenarios])]
+    if options.workers == 1:  # one server for every scenario
+        groups = [(1, [s for _, names in groups for s in names])]
     for workers, names in groups:
         if not names:
             continue
@@ -586,7 +616,8 @@ def parse(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     options = Options()
     if args.smoke:
-        options = Options(duration=2.0, warmup=1.0, margin=0.5, repeats=1, level=2_000, curve=(), label="smoke")
+        options = Options(duration=1.0, warmup=0.0, margin=0.25, repeats=1, workers=1, level=2_000, curve=(),
+                          label="smoke", setup_customers=20)
     if args.duration:
         options.duration = args.duration
     if args.repeats:

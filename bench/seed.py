@@ -84,11 +84,13 @@ def _q(name: str) -> str:
 
 
 def clone(table: Table, where: str, overrides: dict[str, str], start: int, stop: int) -> str:
-    """Copy the template row(s) of `table` matching `where` once per n in [start, stop), some columns rewritten."""
+    """Copy the template row(s) of `table` matching `where` once per n in [start, stop), some columns rewritten.
+    The templates are read once (a materialized CTE), however large the table has grown."""
     columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
     values = [overrides.get(c, f"t.{_q(c)}") for c in columns]
-    return (f"INSERT INTO {table.name} ({', '.join(map(_q, columns))}) SELECT {', '.join(values)} "
-            f"FROM {table.name} t CROSS JOIN generate_series({start}, {stop - 1}) AS s(n) WHERE {where}")
+    return (f"WITH t AS MATERIALIZED (SELECT * FROM {table.name} t WHERE {where}) "
+            f"INSERT INTO {table.name} ({', '.join(map(_q, columns))}) SELECT {', '.join(values)} "
+            f"FROM t CROSS JOIN generate_series({start}, {stop - 1}) AS s(n)")
 
 
 def _lit(value: str) -> str:
@@ -98,6 +100,7 @@ def _lit(value: str) -> str:
 class Seeder:
     def __init__(self, connection: asyncpg.Connection, templates: Templates, layout: Layout) -> None:
         self.db, self.t, self.layout = connection, templates, layout
+        self._events: list[int] | None = None
 
     async def _run(self, statements: list[str]) -> None:
         async with self.db.transaction():
@@ -151,9 +154,20 @@ class Seeder:
             "gateway_payment_method_id": SQL["gateway_payment_method_id"](customer),
         }, start, stop)]
 
+    async def _paid_order_events(self) -> list[int]:
+        """The outbox rows of the template paid order: the first of each type naming it (copies keep its ids)."""
+        if self._events is None:
+            rows = await self.db.fetch(
+                "SELECT DISTINCT ON (type) id FROM outbox WHERE data->>'payment_id' = $1 OR data->>'order_id' = $2 "
+                "ORDER BY type, id",
+                self.t.paid_payment, self.t.paid_order)
+            self._events = [int(r["id"]) for r in rows]
+        return self._events
+
     async def history(self, upto: int) -> None:
         """Paid orders (layout.history, upto]: order, line, paid invoice, succeeded payment, its domain events,
         its webhook in the inbox and the idempotency record of its checkout."""
+        events = await self._paid_order_events()
         for start in range(self.layout.history + 1, upto + 1, CHUNK):
             stop = min(start + CHUNK, upto + 1)
             customer = Layout.sql_history_customer("s.n")
@@ -163,8 +177,7 @@ class Seeder:
                 *self._payments(self.t.paid_payment, customer, start, stop),
                 # The six domain events of a paid order (their payloads keep the template's ids: only the feed's
                 # volume matters, and nothing in the scenarios reads them).
-                clone(outbox, f"(t.data->>'payment_id' = {_lit(self.t.paid_payment)} OR "
-                              f"t.data->>'order_id' = {_lit(self.t.paid_order)})", {}, start, stop),
+                clone(outbox, f"t.id IN ({', '.join(map(str, events))})", {}, start, stop),
                 f"INSERT INTO webhook_inbox (gateway_account_id, event_id, type, received_at, outcome, payment_id) "
                 f"SELECT {_lit(self.t.gateway_id)}, {naming.sql_event_id('s', n)}, 'payment_intent.succeeded', "
                 f"now() - s.n * interval '1 second', 'applied', {SQL['payment_id'](n)} "
@@ -187,10 +200,12 @@ class Seeder:
         await self.customers(c0, c0 + count, linked=False)
         return c0
 
-    async def pool(self, name: str, kind: str, size: int, *, customers: tuple[int, int] | None = None) -> Pool:
+    async def pool(self, name: str, kind: str, size: int, *, customers: tuple[int, int] | None = None,
+                   contiguous: bool = False) -> Pool:
         """A new range of orders to consume: pending (no payment yet) or action (payment in requires_action),
-        belonging in turn to the linked customers, or to the given (first, count) customers."""
-        start = self.layout.next_order
+        belonging in turn to the linked customers, or to the given (first, count) customers. `contiguous` starts
+        it right where the last pool ended (pgbench walks one range with a sequence)."""
+        start = self.layout.next_order - 1000 if contiguous else self.layout.next_order
         stop = start + size
         self.layout.next_order = stop + 1000
         if customers is not None:

@@ -102,10 +102,13 @@ class PgbenchRun:
 
 
 async def pgbench(scripts: list[tuple[Path, int]], variables: dict[str, int], *, clients: int, seconds: float,
-                  env: dict[str, str], workdir: Path, on_start: object = None) -> PgbenchRun:
-    """One pgbench run (prepared statements, like SQLAlchemy's asyncpg dialect), every transaction logged."""
+                  env: dict[str, str], workdir: Path, on_start: object = None,
+                  transactions: int | None = None) -> PgbenchRun:
+    """One pgbench run (prepared statements, like SQLAlchemy's asyncpg dialect), every transaction logged;
+    bounded by time, or by `transactions` per client."""
     prefix = workdir / f"pgbench-{time.time_ns()}"
-    command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(round(seconds)),
+    bound = ["-t", str(transactions)] if transactions else ["-T", str(max(1, round(seconds)))]
+    command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", *bound,
                "-l", "--log-prefix", str(prefix)]
     for name, value in variables.items():
         command += ["-D", f"{name}={value}"]
