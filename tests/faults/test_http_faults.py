@@ -1,9 +1,9 @@
 """The fault matrix over HTTP: each mutating endpoint, each gateway failure, then the client's retry with the same
 Idempotency-Key. The first answer is a clear retryable problem (503 gateway_unavailable with Retry-After; a
-database that died before commit is 503 service_unavailable), the retry gets the right answer, a third call replays it, and after
-the webhooks and a reconciliation run there is exactly one object and one charge at the gateway and hexpay equals
-the gateway's books. The sandbox is the gateway: it honours idempotency keys as Stripe does (localstripe does not,
-so a count of objects after a retry would mean nothing there)."""
+database that died before commit is 503 service_unavailable), the retry gets the right answer, a third call
+replays it, and after the webhooks and a reconciliation run there is exactly one object and one charge at the
+gateway and hexpay equals the gateway's books. The sandbox is the gateway: it honours idempotency keys as Stripe
+does (localstripe does not, so a count of objects after a retry would mean nothing there)."""
 
 from __future__ import annotations
 
