@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -547,10 +548,10 @@ async def main(options: Options) -> int:
     log(f"Postgres: {chosen.server_url.render_as_string(hide_password=True)}; database {chosen.database}")
     await target.create_database(chosen)
     workdir = Path(tempfile.mkdtemp(prefix="hexpay-bench-"))
+    secrets = BenchSecrets()
     db = None
     try:
         await asyncio.to_thread(upgrade_to_head, chosen.url())
-        secrets = BenchSecrets()
         db = await asyncpg.connect(chosen.dsn())
         levels = sorted({options.level, *options.curve})
         async with in_process_hexpay(chosen.url(), secrets) as hexpay:
@@ -603,6 +604,8 @@ async def main(options: Options) -> int:
             await db.close()
         if not options.keep:
             await target.drop_database(chosen)
+            shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(secrets.var_dir, ignore_errors=True)
 
 
 def parse(argv: list[str] | None = None) -> Options:
