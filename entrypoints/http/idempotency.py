@@ -136,14 +136,22 @@ class IdempotencyMiddleware:
                         kept[lowered] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Held back until the record is complete: a client that retries the moment it has the
+                    # answer must find it stored (replayed), not still in flight (409).
+                    final.append(message)
+                    return
             await send(message)
 
+        final: list[Message] = []
         try:
             await self.app(scope, receive, capture)
         except BaseException:
             await self._settle(caller, key, None, b"", {})
             raise
         await self._settle(caller, key, status if 200 <= status < 500 else None, b"".join(chunks), kept)
+        for message in final:
+            await send(message)
 
     async def _settle(self, caller: str, key: str, status: int | None, body: bytes, headers: dict[str, str]) -> None:
         try:

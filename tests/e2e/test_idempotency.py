@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from adapters.clock import FixedClock
 from application.ports.repositories import IdempotencyRecord
 from application.use_cases.reconcile import ReconcileResult
 from entrypoints.http.idempotency import fingerprint
-from tests.e2e.client import Hexpay, assert_problem
+from tests.e2e.client import ADMIN_TOKEN, Hexpay, assert_problem
 
 ORDER = {"customer": {"reference": "alice"}, "currency": "usd",
          "lines": [{"description": "Tea", "quantity": 1, "unit_amount": 500}]}
@@ -119,3 +120,32 @@ async def test_a_key_is_kept_24_hours(api: Hexpay) -> None:
     fresh = await api.admin.post("/api/v1/admin/orders/", {**ORDER, "currency": "eur"}, key="daily")
     assert fresh.status_code == 201 and "idempotent-replayed" not in fresh.headers
     assert fresh.json()["currency"] == "eur"
+
+
+
+async def test_the_record_is_complete_before_the_answer_reaches_the_client(api: Hexpay) -> None:
+    """A client that retries the instant it has the answer must get the replay, never 409 in flight: when the
+    last byte of the answer is sent, the stored record already holds it. Driven at the ASGI level, because an
+    in-process HTTP client only returns once the whole app call has finished."""
+    body = json.dumps({"customer": {"reference": "ray"}, "currency": "usd",
+                       "lines": [{"description": "Tea", "quantity": 1, "unit_amount": 900}]}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/v1/admin/orders/", "raw_path": b"/api/v1/admin/orders/",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode()), (b"idempotency-key", b"instant-1"),
+                         (b"authorization", f"Bearer {ADMIN_TOKEN}".encode())]}
+    stored_when_last_byte_left: list[int | None] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            async with api.container.uow_factory()() as uow:
+                record = await uow.idempotency.claim(IdempotencyRecord(
+                    caller="admin", key="instant-1", fingerprint="probe", created_at=datetime.now(UTC)))
+            stored_when_last_byte_left.append(record.status_code if record else None)
+
+    await api.app(scope, receive, send)
+    assert stored_when_last_byte_left == [201]
