@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Delete, Executable, Insert, Table, Update, bindparam, delete, insert, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sqlalchemy.connections import Params, Session
+from adapters.sqlalchemy.connections import Rows as Result
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
@@ -38,10 +38,10 @@ def delete_children(child: Table, parent_column: str) -> Delete:
 
 
 class SqlTransaction:
-    def __init__(self, connection: AsyncConnection, box: SecretBox) -> None:
-        self.connection = connection
+    def __init__(self, session: Session, box: SecretBox) -> None:
+        self.session = session
         self.box = box
-        self.is_postgres = connection.dialect.name == "postgresql"
+        self.is_postgres = session.is_postgres
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
         # Child rows as last read or written, per (table, parent id): unchanged children are not rewritten.
         self.children: dict[tuple[str, Hashable], Rows] = {}
@@ -49,8 +49,8 @@ class SqlTransaction:
         # children) alone cannot violate a unique constraint, so it needs no savepoint.
         self.guarded: dict[tuple[str, Hashable], tuple[Any, ...]] = {}
 
-    async def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
-        return await self.connection.execute(statement, params)
+    async def execute(self, statement: Executable, params: Params = None) -> Result:
+        return await self.session.execute(statement, params)
 
     def remember_row(self, table: Table, row: Any) -> None:
         self.guarded[(table.name, row["id"])] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
@@ -62,7 +62,7 @@ class SqlTransaction:
         A failed statement aborts a whole Postgres transaction, so the step runs in a savepoint there: the unit
         of work stays usable after a DuplicateRecord, as on SQLite (which aborts only the statement) and in memory.
         """
-        savepoint = self.connection.begin_nested() if self.is_postgres and guarded else nullcontext()
+        savepoint = self.session.savepoint() if self.is_postgres and guarded else nullcontext()
         try:
             async with savepoint:
                 yield

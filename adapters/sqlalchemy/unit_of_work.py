@@ -6,8 +6,9 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sqlalchemy.connections import Session, open_session
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
 from adapters.sqlalchemy.repositories import (
@@ -52,7 +53,7 @@ class SqlAlchemyUnitOfWork:
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
         self._engine = engine
         self._box = secret_box
-        self._connection: AsyncConnection | None = None
+        self._connection: Session | None = None
         self._transaction: SqlTransaction | None = None
         self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
         self.gateway_accounts: GatewayAccountRepository = SqlAlchemyGatewayAccountRepository(self._current)
@@ -73,7 +74,7 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("the unit of work is already open")
         # The transaction begins with the first statement (SQLite: BEGIN IMMEDIATE, see engine.py).
-        self._connection = await self._engine.connect()
+        self._connection = await open_session(self._engine)
         self._transaction = SqlTransaction(self._connection, self._box)
         return self
 
