@@ -67,12 +67,20 @@ def _install_hooks() -> None:
         return entry.status
 
     async def traced_run(self: asyncpg.Connection, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        """hexpay's Postgres sessions run statements with Connection.fetch/execute (extended protocol, asyncpg's
+        statement cache: prepared once per connection); SQLAlchemy's ping runs `;` with no arguments."""
         log = _recording.get()
         if log is None:
             return await run(self, query, args, *rest, **kwargs)
-        entry = Statement("extended", query, tuple(args))
+        entry = Statement("prepared" if args else "extended", query, tuple(args))
         log.append(entry)
-        return await run(self, query, args, *rest, **kwargs)
+        result = await run(self, query, args, *rest, **kwargs)
+        rows, status = (result[0], result[1]) if kwargs.get("return_status") else (result, None)
+        entry.rows = [dict(r) for r in rows or ()]
+        entry.status = status.decode() if isinstance(status, bytes) else status
+        if entry.status is None and entry.kind == "prepared":
+            entry.status = f"SELECT {len(entry.rows)}"
+        return result
 
     async def traced_many(self: asyncpg.Connection, command: str, args: Any, **kwargs: Any) -> Any:
         log = _recording.get()

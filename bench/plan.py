@@ -149,6 +149,8 @@ def sql_literal(value: Any) -> str:
         return str(value)
     if isinstance(value, bytes):
         return "'\\x" + value.hex() + "'"
+    if isinstance(value, list):  # an `= ANY($1)` parameter
+        return "ARRAY[" + ", ".join(sql_literal(v) for v in value) + "]::text[]" if value else "'{}'::text[]"
     text = value.isoformat() if isinstance(value, datetime) else str(value)
     if ":" not in text:
         return "'" + text.replace("'", "''") + "'"

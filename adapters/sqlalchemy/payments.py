@@ -38,12 +38,19 @@ _BY_GATEWAY_ID_FOR_UPDATE = _LOCKED.where(*_GATEWAY_ID).with_for_update()
 _LIVE = _LOADED.where(payments.c.order_id == bindparam("order_id"),
                       payments.c.gateway_account_id == bindparam("account_id"),
                       payments.c.status.not_in(FINAL_PAYMENT_STATUSES))
-# The children of several payments: `= ANY($1)` on Postgres (one statement text whatever the count, so prepared
-# once), an expanding IN elsewhere.
+# The children of one payment (the usual case: `= $1`), or of several: `= ANY($1)` on Postgres (one statement text
+# whatever the count, so prepared once), an expanding IN elsewhere.
 _CHILDREN = {table.name: (table, "has_" + table.name, {
-    True: select(table).where(table.c.payment_id == any_(bindparam("payment_ids", type_=ARRAY(String)))),
-    False: select(table).where(table.c.payment_id.in_(bindparam("payment_ids", expanding=True))),
+    "one": select(table).where(table.c.payment_id == bindparam("payment_id")),
+    "any": select(table).where(table.c.payment_id == any_(bindparam("payment_ids", type_=ARRAY(String)))),
+    "in": select(table).where(table.c.payment_id.in_(bindparam("payment_ids", expanding=True))),
 }) for table in (refunds, disputes)}
+
+
+def _children_of(statements: dict[str, Any], ids: list[str], is_postgres: bool) -> tuple[Any, dict[str, Any]]:
+    if len(ids) == 1:
+        return statements["one"], {"payment_id": ids[0]}
+    return statements["any" if is_postgres else "in"], {"payment_ids": ids}
 
 
 class SqlAlchemyPaymentRepository:
@@ -59,7 +66,7 @@ class SqlAlchemyPaymentRepository:
         for name, (_, flag, statements) in _CHILDREN.items():
             ids = [row["id"] for row in rows if row.get(flag, True)]
             if ids:
-                for child in (await tx.execute(statements[tx.is_postgres], {"payment_ids": ids})).mappings():
+                for child in (await tx.execute(*_children_of(statements, ids, tx.is_postgres))).mappings():
                     children[name][child["payment_id"]].append(child)
         loaded = [mapping.payment_from(row, children["refunds"][row["id"]], children["disputes"][row["id"]], tx.box)
                   for row in rows]
