@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -79,9 +80,20 @@ _ORDER_WITH_LINES = select(
     order_lines.c.currency.label("line_currency"),
 ).select_from(orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.id)).where(
     orders.c.id == bindparam("order_id"))
+_ORDER_FOR_UPDATE = select(orders).where(orders.c.id == bindparam("order_id")).with_for_update()
+_LINES_OF_ORDER = select(order_lines).where(order_lines.c.order_id == bindparam("order_id"))
 _LINE_COLUMNS = ("position", "description", "quantity", "unit_amount", "currency")
 _INVOICE_BY_ID = select(invoices).where(invoices.c.id == bindparam("invoice_id"))
 _INVOICE_OF_ORDER = select(invoices).where(invoices.c.order_id == bindparam("order_id"))
+
+
+@functools.cache
+def _next_invoice_number(is_postgres: bool) -> Any:
+    dialect_insert: Any = postgresql.insert if is_postgres else sqlite.insert
+    return dialect_insert(invoice_sequences).values(year=bindparam("year"), last_value=1).on_conflict_do_update(
+        index_elements=[invoice_sequences.c.year],
+        set_={"last_value": invoice_sequences.c.last_value + 1},
+    ).returning(invoice_sequences.c.last_value)
 
 
 class SqlAlchemyCustomerRepository(_Repository):
@@ -167,15 +179,15 @@ class SqlAlchemyPaymentMethodRepository(_Repository):
 
 
 class SqlAlchemyOrderRepository(_Repository):
-    async def _load(self, query: Select[Any]) -> list[Order]:
+    async def _load(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Order]:
         tx = self._tx()
-        rows = (await tx.execute(query)).mappings().all()
+        rows = (await tx.execute(query, params)).mappings().all()
         if not rows:
             return []
         lines: dict[str, list[Any]] = defaultdict(list)
-        found = (await tx.execute(
-            select(order_lines).where(order_lines.c.order_id.in_([r["id"] for r in rows]))
-        )).mappings()
+        ids = [r["id"] for r in rows]
+        found = (await tx.execute(_LINES_OF_ORDER, {"order_id": ids[0]}) if len(ids) == 1 else await tx.execute(
+            select(order_lines).where(order_lines.c.order_id.in_(ids)))).mappings()
         for line in found:
             lines[line["order_id"]].append(line)
         loaded = [mapping.order_from(row, lines[row["id"]]) for row in rows]
@@ -194,7 +206,7 @@ class SqlAlchemyOrderRepository(_Repository):
         return order
 
     async def get_for_update(self, order_id: str) -> Order | None:
-        found = await self._load(select(orders).where(orders.c.id == order_id).with_for_update())
+        found = await self._load(_ORDER_FOR_UPDATE, {"order_id": order_id})
         return found[0] if found else None
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
@@ -229,13 +241,7 @@ class SqlAlchemyInvoiceRepository(_Repository):
         """One upsert: the year's counter row stays locked until commit, so concurrent numbering waits in turn
         and a rolled back number is handed out again (gapless among committed invoices)."""
         tx = self._tx()
-        dialect_insert: Any = postgresql.insert if tx.is_postgres else sqlite.insert
-        statement = dialect_insert(invoice_sequences).values(year=year, last_value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[invoice_sequences.c.year],
-            set_={"last_value": invoice_sequences.c.last_value + 1},
-        ).returning(invoice_sequences.c.last_value)
-        return int((await tx.execute(statement)).scalar_one())
+        return int((await tx.execute(_next_invoice_number(tx.is_postgres), {"year": year})).scalar_one())
 
     async def add(self, invoice: Invoice) -> None:
         await self._tx().insert_aggregate(invoices, mapping.invoice_row(invoice), invoice)

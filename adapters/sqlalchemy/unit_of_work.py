@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, open_session
@@ -19,7 +19,7 @@ from adapters.sqlalchemy.repositories import (
     SqlAlchemyPaymentMethodRepository,
 )
 from adapters.sqlalchemy.tables import outbox
-from adapters.sqlalchemy.transaction import SqlTransaction
+from adapters.sqlalchemy.transaction import SqlTransaction, insert_into
 from application.ports.repositories import (
     CustomerRepository,
     EventFeed,
@@ -108,7 +108,7 @@ class SqlAlchemyUnitOfWork:
         transaction = self._current()
         if transaction.is_postgres:
             await transaction.execute(_OUTBOX_LOCK)
-        await transaction.execute(insert(outbox), [
+        await transaction.execute(insert_into(outbox), [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
         ])
 

@@ -8,7 +8,6 @@ credentials and the configured secrets themselves in every line, from every logg
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -16,33 +15,41 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 MASK = "[redacted]"
 
 _PATTERNS = [
-    re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),  # card numbers, with or without separators
-    re.compile(r"\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9_]+"),
-    re.compile(r"\bwhsec_[A-Za-z0-9_]+"),
-    re.compile(r"\b[a-z]+_[A-Za-z0-9]+_secret_[A-Za-z0-9_]+"),  # PaymentIntent / SetupIntent client secrets
-    re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"(?i)\b(bearer)\s+[^\s\"',]+"),
+    r"\b(?:\d[ -]?){12,18}\d\b",  # card numbers, with or without separators
+    r"\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9_]+",
+    r"\bwhsec_[A-Za-z0-9_]+",
+    r"\b[a-z]+_[A-Za-z0-9]+_secret_[A-Za-z0-9_]+",  # PaymentIntent / SetupIntent client secrets
+    r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # JWTs
+    r"(?i:\b(?P<scheme>bearer)\s+[^\s\"',]+)",
 ]
 
 # LogRecord's own attributes: everything else on a record came from `extra=` and is written as a field
 # (except uvicorn's terminal-colour copy of its message).
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+_encode = msgspec.json.Encoder(enc_hook=str).encode
 
 
 class Redactor:
+    """Every shape of secret and every configured secret, masked in one pass over the line (one alternation:
+    a request's log line is read once, not once per pattern)."""
+
     def __init__(self, literal_secrets: Iterable[str] = ()) -> None:
         # Short values would mask innocent text; the settings refuse short secrets in prod anyway.
-        self._literals = sorted({s for s in literal_secrets if s and len(s) >= 8}, key=len, reverse=True)
+        literals = sorted({s for s in literal_secrets if s and len(s) >= 8}, key=len, reverse=True)
+        self._pattern = re.compile("|".join([*(re.escape(s) for s in literals), *_PATTERNS]))
 
     def __call__(self, text: str) -> str:
-        for literal in self._literals:
-            text = text.replace(literal, MASK)
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: f"{m.group(1)} {MASK}" if m.lastindex else MASK, text)
-        return text
+        return self._pattern.sub(_mask, text)
+
+
+def _mask(match: re.Match[str]) -> str:
+    scheme = match.group("scheme")
+    return f"{scheme} {MASK}" if scheme else MASK
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,7 +70,7 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return self._redact(json.dumps(line, default=str, ensure_ascii=False))
+        return self._redact(_encode(line).decode())
 
 
 class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
