@@ -38,6 +38,19 @@ _BY_GATEWAY_ID_FOR_UPDATE = _LOCKED.where(*_GATEWAY_ID).with_for_update()
 _LIVE = _LOADED.where(payments.c.order_id == bindparam("order_id"),
                       payments.c.gateway_account_id == bindparam("account_id"),
                       payments.c.status.not_in(FINAL_PAYMENT_STATUSES))
+_BY_GATEWAY_REFUND_ID = _LOADED.where(payments.c.id.in_(select(refunds.c.payment_id).where(
+    refunds.c.gateway_account_id == bindparam("account_id"),
+    refunds.c.gateway_refund_id == bindparam("gateway_refund_id"))))
+_OF_ORDER = _LOADED.where(payments.c.order_id == bindparam("order_id")).order_by(payments.c.created_at, payments.c.id)
+_UNSETTLED = (
+    _LOCKED
+    .where(payments.c.updated_at < bindparam("updated_before"),
+           or_(payments.c.status.not_in(FINAL_PAYMENT_STATUSES), exists().where(
+               refunds.c.payment_id == payments.c.id, refunds.c.status.in_(_UNSETTLED_REFUND_STATUSES))))
+    .order_by(payments.c.updated_at, payments.c.id)
+    .limit(bindparam("page_limit"))
+    .with_for_update(skip_locked=True, of=payments)
+)
 # The children of one payment (the usual case: `= $1`), or of several: `= ANY($1)` on Postgres (one statement text
 # whatever the count, so prepared once), an expanding IN elsewhere.
 _CHILDREN = {table.name: (table, "has_" + table.name, {
@@ -95,32 +108,19 @@ class SqlAlchemyPaymentRepository:
                                  {"account_id": gateway_account_id, "gateway_payment_id": gateway_payment_id})
 
     async def find_by_gateway_refund_id(self, gateway_account_id: str, gateway_refund_id: str) -> Payment | None:
-        owner = select(refunds.c.payment_id).where(refunds.c.gateway_account_id == gateway_account_id,
-                                                   refunds.c.gateway_refund_id == gateway_refund_id)
-        return await self._first(_LOADED.where(payments.c.id.in_(owner)))
+        return await self._first(_BY_GATEWAY_REFUND_ID, {"account_id": gateway_account_id,
+                                                         "gateway_refund_id": gateway_refund_id})
 
     async def find_live(self, order_id: str, gateway_account_id: str) -> Payment | None:
         return await self._first(_LIVE, {"order_id": order_id, "account_id": gateway_account_id})
 
     async def list_for_order(self, order_id: str) -> list[Payment]:
-        return await self._load(
-            _LOADED.where(payments.c.order_id == order_id).order_by(payments.c.created_at, payments.c.id)
-        )
+        return await self._load(_OF_ORDER, {"order_id": order_id})
 
     async def list_unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
         """Oldest first, locked FOR UPDATE SKIP LOCKED on Postgres so that reconcilers running at once share
         the work instead of queueing on the same rows."""
-        pending_refund = exists().where(refunds.c.payment_id == payments.c.id,
-                                        refunds.c.status.in_(_UNSETTLED_REFUND_STATUSES))
-        query = (
-            _LOCKED
-            .where(payments.c.updated_at < updated_before,
-                   or_(payments.c.status.not_in(FINAL_PAYMENT_STATUSES), pending_refund))
-            .order_by(payments.c.updated_at, payments.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=payments)
-        )
-        return await self._load(query)
+        return await self._load(_UNSETTLED, {"updated_before": updated_before, "page_limit": limit})
 
     async def add(self, payment: Payment) -> None:
         tx = self._tx()

@@ -38,6 +38,8 @@ _KEY = (idempotency_keys.c.caller == bindparam("match_caller"), idempotency_keys
 _GET_RECORD = select(idempotency_keys).where(*_KEY)
 _COMPLETE = update(idempotency_keys).where(*_KEY)
 _RELEASE = delete(idempotency_keys).where(*_KEY)
+_FEED_PAGE = select(outbox).where(outbox.c.id > bindparam("after")).order_by(outbox.c.id).limit(
+    bindparam("page_limit"))
 
 
 class SqlAlchemyWebhookInbox:
@@ -69,9 +71,7 @@ class SqlAlchemyEventFeed:
 
     async def list_after(self, cursor: str | None, limit: int) -> list[StoredEvent]:
         after = int(cursor) if cursor else 0
-        rows = (await self._tx().execute(
-            select(outbox).where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)
-        )).mappings()
+        rows = (await self._tx().execute(_FEED_PAGE, {"after": after, "page_limit": limit})).mappings()
         return [StoredEvent(id=str(r["id"]), type=r["type"], occurred_at=r["occurred_at"], data=r["data"])
                 for r in rows]
 

@@ -32,25 +32,35 @@ from domain.payment_method import PaymentMethod
 TransactionSource = Callable[[], SqlTransaction]
 
 
-def after_cursor(table: Table, page: Page | None, newest_first: bool) -> Any:
-    """Keyset pagination on (created_at, id): the rows after starting_after in the listing's order."""
-    if page is None or page.starting_after is None:
-        return None
-    anchor = select(table.c.created_at).where(table.c.id == page.starting_after).scalar_subquery()
-    if newest_first:
-        return or_(table.c.created_at < anchor, and_(table.c.created_at == anchor, table.c.id < page.starting_after))
-    return or_(table.c.created_at > anchor, and_(table.c.created_at == anchor, table.c.id > page.starting_after))
-
-
-def paged(query: Select[Any], table: Table, page: Page | None, *, newest_first: bool) -> Select[Any]:
-    condition = after_cursor(table, page, newest_first)
-    if condition is not None:
-        query = query.where(condition)
+@functools.cache
+def _paged(query: Select[Any], table: Table, after: bool, limited: bool, newest_first: bool) -> Select[Any]:
+    """Keyset pagination on (created_at, id), built once per listing and shape; the cursor and the limit are
+    parameters (:after_id, :page_limit), so every page runs the same prepared statement."""
+    if after:
+        anchor = select(table.c.created_at).where(table.c.id == bindparam("after_id")).scalar_subquery()
+        after_id = bindparam("after_id")
+        if newest_first:
+            query = query.where(or_(table.c.created_at < anchor,
+                                    and_(table.c.created_at == anchor, table.c.id < after_id)))
+        else:
+            query = query.where(or_(table.c.created_at > anchor,
+                                    and_(table.c.created_at == anchor, table.c.id > after_id)))
     if newest_first:
         query = query.order_by(table.c.created_at.desc(), table.c.id.desc())
     else:
         query = query.order_by(table.c.created_at, table.c.id)
-    return query.limit(page.limit) if page is not None else query
+    return query.limit(bindparam("page_limit")) if limited else query
+
+
+def paged(query: Select[Any], table: Table, page: Page | None, params: dict[str, Any], *,
+          newest_first: bool) -> tuple[Select[Any], dict[str, Any]]:
+    after = page is not None and page.starting_after is not None
+    statement = _paged(query, table, after, page is not None, newest_first)
+    if page is not None:
+        params = {**params, "page_limit": page.limit}
+        if page.starting_after is not None:
+            params["after_id"] = page.starting_after
+    return statement, params
 
 
 class _Repository:
@@ -80,6 +90,7 @@ _ORDER_WITH_LINES = select(
     order_lines.c.currency.label("line_currency"),
 ).select_from(orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.id)).where(
     orders.c.id == bindparam("order_id"))
+_ORDERS_OF_CUSTOMER = select(orders).where(orders.c.customer_id == bindparam("customer_id"))
 _ORDER_FOR_UPDATE = select(orders).where(orders.c.id == bindparam("order_id")).with_for_update()
 _LINES_OF_ORDER = select(order_lines).where(order_lines.c.order_id == bindparam("order_id"))
 _LINE_COLUMNS = ("position", "description", "quantity", "unit_amount", "currency")
@@ -160,9 +171,10 @@ class SqlAlchemyPaymentMethodRepository(_Repository):
         return await self._one(_METHOD_BY_ID, {"payment_method_id": payment_method_id})
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[PaymentMethod]:
-        query = paged(_METHODS_OF_CUSTOMER, payment_methods, page, newest_first=False)
+        query, params = paged(_METHODS_OF_CUSTOMER, payment_methods, page, {"customer_id": customer_id},
+                              newest_first=False)
         tx = self._tx()
-        rows = (await tx.execute(query, {"customer_id": customer_id})).mappings().all()
+        rows = (await tx.execute(query, params)).mappings().all()
         for row in rows:
             tx.remember_row(payment_methods, row)
         return [mapping.payment_method_from(row) for row in rows]
@@ -210,8 +222,8 @@ class SqlAlchemyOrderRepository(_Repository):
         return found[0] if found else None
 
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
-        query = paged(select(orders).where(orders.c.customer_id == customer_id), orders, page, newest_first=True)
-        return await self._load(query)
+        return await self._load(*paged(_ORDERS_OF_CUSTOMER, orders, page, {"customer_id": customer_id},
+                                       newest_first=True))
 
     async def add(self, order: Order) -> None:
         children = [(order_lines, "order_id", mapping.order_line_rows(order))]

@@ -1,5 +1,6 @@
 """The Postgres pool hands out a connection that sat idle only after a ping, and replaces it when the ping fails;
-a connection used moments ago is handed out without one (no round trip per unit of work)."""
+a connection used moments ago is handed out without one (no round trip per unit of work); a connection lost
+mid-transaction is an error of SQLAlchemy's kind and leaves the pool."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 
-from adapters.sqlalchemy import create_engine
+from adapters.crypto import FernetSecretBox
+from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from tests.fixtures.postgres import asyncpg_dsn
 
 pytestmark = pytest.mark.postgres
@@ -50,5 +52,30 @@ async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(postgr
         sent.clear()
         assert await _backend(engine) == first
         assert ";" not in [q.strip() for q in sent]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_lost_mid_unit_of_work_is_a_database_error_and_leaves_the_pool(postgres_url: str) -> None:
+    """Statements run straight on asyncpg (adapters/sqlalchemy/connections.py) still fail the way SQLAlchemy's
+    would: a DBAPIError subclass the HTTP layer answers 503 for, with the dead connection dropped from the pool."""
+    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    try:
+        async with factory() as unit:
+            assert await unit.payments.get("pay_absent") is None
+            backend = int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
+            try:
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+            finally:
+                await admin.close()
+            with pytest.raises(exc.DBAPIError) as raised:
+                await unit.payments.get("pay_absent")
+            assert isinstance(raised.value, exc.OperationalError | exc.InterfaceError)
+            assert raised.value.connection_invalidated
+        async with factory() as unit:  # a new connection, unseen by the caller
+            assert await unit.payments.get("pay_absent") is None
+            assert int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one()) != backend
     finally:
         await engine.dispose()
