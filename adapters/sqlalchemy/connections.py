@@ -280,12 +280,15 @@ class AsyncpgSession:
             translated: Exception = adapted
         else:  # pragma: no cover - _handle_exception always raises
             translated = error
-        disconnected = self._dialect.is_disconnect(translated, self._adapted, None)  # type: ignore[arg-type]
+        disconnected = self._connection.is_closed() or self._dialect.is_disconnect(
+            translated, self._adapted, None)  # type: ignore[arg-type]
         if disconnected:
             self._transaction = None
             self._pooled.invalidate(translated)
         dbapi_error = getattr(self._dialect.loaded_dbapi, "Error", Exception)
         if not isinstance(translated, dbapi_error):
             return translated
+        if disconnected:  # whatever asyncpg called it (it may notice mid-operation): the server is gone, retryable
+            return exc.OperationalError(sql, None, translated, hide_parameters=True, connection_invalidated=True)
         return exc.DBAPIError.instance(sql, None, translated, dbapi_error, hide_parameters=True,
                                        connection_invalidated=disconnected, dialect=self._dialect)

@@ -56,6 +56,21 @@ async def provide_sandbox_network(request: Request[Any, Any, Any]) -> Any:
     return container_of(request).sandbox_network()
 
 
+def _use_case_after_shopper(name: str) -> Provide:
+    async def provide(request: Request[Any, Any, Any], shopper: Injected[Any]) -> Any:
+        return getattr(container_of(request), name)()
+
+    provide.__name__ = provide.__qualname__ = f"provide_{name}_after_shopper"
+    return Provide(provide)
+
+
+def after_shopper() -> dict[str, Provide]:
+    """For the controllers whose every handler takes the shopper: each use case is provided after it. Litestar
+    resolves two independent dependencies in an anyio task group (a task each, about 60 us of CPU per request);
+    a chain of two is resolved one after the other, with no task at all."""
+    return {name: _use_case_after_shopper(name) for name in USE_CASES}
+
+
 def dependencies() -> dict[str, Provide]:
     provided = {name: _use_case(name) for name in USE_CASES}
     provided["shopper"] = Provide(provide_shopper)

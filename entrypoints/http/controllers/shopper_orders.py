@@ -11,7 +11,7 @@ from application.use_cases.orders import GetOrder, ListCustomerOrders
 from application.use_cases.payment_methods import Shopper
 from entrypoints.http.auth import SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected
+from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.common import MAX_PAGE
 from entrypoints.http.schemas.orders import InvoiceOut, OrderList, OrderOut, invoice_out, order_out
 
@@ -19,6 +19,7 @@ from entrypoints.http.schemas.orders import InvoiceOut, OrderList, OrderOut, inv
 class ShopperOrdersController(Controller):
     path = "/api/v1/me"
     guards = [require_shopper]
+    dependencies = after_shopper()
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
 

@@ -15,7 +15,7 @@ from application.use_cases.payment_methods import (
 )
 from entrypoints.http.auth import SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected
+from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
 from entrypoints.http.schemas.payment_methods import (
     PaymentMethodIn,
@@ -31,6 +31,7 @@ from entrypoints.http.schemas.payment_methods import (
 class ShopperPaymentMethodsController(Controller):
     path = "/api/v1/me/payment-methods"
     guards = [require_shopper]
+    dependencies = after_shopper()
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
 

@@ -17,7 +17,7 @@ from application.use_cases.payments import ConfirmPayment, CreatePaymentForOrder
 from domain.errors import DomainError
 from entrypoints.http.auth import PUBLIC, SHOPPER, require_shopper
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected
+from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.gateways import StorefrontGateway, storefront_gateway
 from entrypoints.http.schemas.payments import (
     ConfirmIn,
@@ -36,6 +36,7 @@ PREFIXES = ("/api/store/payments", "/api/v1/store/payments")
 class StorePaymentsController(Controller):
     path = "/"
     guards = [require_shopper]
+    dependencies = after_shopper()
     opt = {"audience": SHOPPER}
     tags = ["shopper"]
 
