@@ -30,8 +30,9 @@ from application.ports.repositories import (
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, reads_only: bool = False) -> None:
         self.store = store
+        self._reads_only = reads_only
         self._transaction: MemoryTransaction | None = None
         self.customers: CustomerRepository = MemoryCustomerRepository(self._current)
         self.gateway_accounts: GatewayAccountRepository = MemoryGatewayAccountRepository(self._current)
@@ -62,6 +63,8 @@ class MemoryUnitOfWork:
 
     async def commit(self) -> None:
         """Publish and go on in a fresh transaction (as a database connection does after COMMIT)."""
+        if self._reads_only:
+            raise RuntimeError("a reader unit of work cannot commit")
         self._current().commit()
         self._transaction = MemoryTransaction(self.store)
 
@@ -78,3 +81,7 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.store)
+
+    def reader(self) -> MemoryUnitOfWork:
+        """Memory reads are consistent anyway; a reader may not commit, as on the database."""
+        return MemoryUnitOfWork(self.store, reads_only=True)

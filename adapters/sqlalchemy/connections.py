@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +46,10 @@ class Session(Protocol):
 
     def savepoint(self) -> Any: ...  # an async context manager
 
+    def snapshot(self) -> Any: ...  # an async context manager: the statements inside see one snapshot
+
+    def outside_snapshot(self) -> bool: ...  # True in a reader between statements: each sees its own moment
+
     def in_transaction(self) -> bool: ...
 
     async def commit(self) -> None: ...
@@ -55,9 +59,11 @@ class Session(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_session(engine: AsyncEngine) -> Session:
+async def open_session(engine: AsyncEngine, *, reads_only: bool = False) -> Session:
+    """reads_only: on Postgres each statement is its own transaction (no BEGIN/ROLLBACK round trips) unless a
+    repository asks for a snapshot, and writing is refused. Elsewhere a reader is an ordinary transaction."""
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
-        return AsyncpgSession(await engine.raw_connection(), engine.dialect)
+        return AsyncpgSession(await engine.raw_connection(), engine.dialect, reads_only=reads_only)
     return CoreSession(await engine.connect())
 
 
@@ -73,6 +79,12 @@ class CoreSession:
 
     def savepoint(self) -> Any:
         return self._connection.begin_nested()
+
+    def snapshot(self) -> Any:
+        return nullcontext()  # every unit of work here is one transaction already
+
+    def outside_snapshot(self) -> bool:
+        return False
 
     def in_transaction(self) -> bool:
         return self._connection.in_transaction()
@@ -101,6 +113,7 @@ class _Plan:
     constants: Mapping[str, Any]  # values bound inside the statement itself (literals in a WHERE clause)
     expands: bool  # an IN list rendered per call: SQLAlchemy expands it, the slower path
     returns_rows: bool
+    writes: bool
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         if self.expands:
@@ -124,18 +137,18 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
     returns_rows = not writes or bool(compiled.effective_returning)
     late = {p.key for p in (*compiled.post_compile_params, *compiled.literal_execute_params)}
     if late & set(keys):  # a list given per call: its length changes the SQL
-        return _Plan(compiled, compiled.string, (), (), {}, True, returns_rows)
+        return _Plan(compiled, compiled.string, (), (), {}, True, returns_rows, writes)
     if late:
         # Lists fixed in the statement (status NOT IN the final statuses): expanded once, here.
         state = compiled.construct_expanded_state(dict.fromkeys(keys))
         names = tuple(state.positiontup or ())
         processors = tuple(state.processors.get(n) for n in names)
         constants = {n: state.parameters[n] for n in names if n not in keys}
-        return _Plan(compiled, state.statement, names, processors, constants, False, returns_rows)
+        return _Plan(compiled, state.statement, names, processors, constants, False, returns_rows, writes)
     names = tuple(compiled.positiontup or ())
     processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     constants = {n: compiled.binds[n].effective_value for n in names if n not in keys}
-    return _Plan(compiled, compiled.string, names, processors, constants, False, returns_rows)
+    return _Plan(compiled, compiled.string, names, processors, constants, False, returns_rows, writes)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -186,7 +199,8 @@ class AsyncpgSession:
 
     is_postgres = True
 
-    def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect) -> None:
+    def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False) -> None:
+        self._reads_only = reads_only
         self._pooled = pooled
         self._dialect = dialect
         adapted: DBAPIConnection = pooled.dbapi_connection  # type: ignore[assignment]
@@ -195,12 +209,17 @@ class AsyncpgSession:
         self._transaction: Any = None
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
-        if self._transaction is None:
+        if self._reads_only:
+            if isinstance(params, Sequence) and not isinstance(params, Mapping):
+                raise RuntimeError("a reader unit of work cannot write")
+        elif self._transaction is None:
             await self._begin()
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
             return await self._execute_many(statement, params)
         values: Mapping[str, Any] = params or {}
         plan = _plan(statement, self._dialect, tuple(values))
+        if self._reads_only and plan.writes:
+            raise RuntimeError("a reader unit of work cannot write")
         sql, arguments = plan.arguments(values)
         try:
             if plan.returns_rows:
@@ -228,6 +247,27 @@ class AsyncpgSession:
         except Exception as error:
             raise self._translated(error, "BEGIN") from error
         self._transaction = transaction
+
+    def outside_snapshot(self) -> bool:
+        return self._reads_only and self._transaction is None
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[None]:
+        """In a reader, the statements inside run in one READ ONLY transaction (REPEATABLE READ: one snapshot
+        for all of them); elsewhere the unit of work's transaction already is one."""
+        if not self._reads_only or self._transaction is not None:
+            yield
+            return
+        transaction = self._connection.transaction(isolation="repeatable_read", readonly=True)
+        try:
+            await transaction.start()
+        except Exception as error:
+            raise self._translated(error, "BEGIN") from error
+        self._transaction = transaction
+        try:
+            yield
+        finally:
+            await self.rollback()
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -75,6 +75,9 @@ class SqlAlchemyPaymentRepository:
         rows = (await tx.execute(query, params)).mappings().all()
         if not rows:
             return []
+        if tx.outside_snapshot and any(row.get(flag, True) for row in rows for _, flag, _ in _CHILDREN.values()):
+            async with tx.snapshot():  # a reader: the rows again, and their children, from one snapshot
+                return await self._load(query, params)
         children: dict[str, dict[str, list[Any]]] = {"refunds": defaultdict(list), "disputes": defaultdict(list)}
         for name, (_, flag, statements) in _CHILDREN.items():
             ids = [row["id"] for row in rows if row.get(flag, True)]

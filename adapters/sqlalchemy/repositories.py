@@ -193,6 +193,9 @@ class SqlAlchemyPaymentMethodRepository(_Repository):
 class SqlAlchemyOrderRepository(_Repository):
     async def _load(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Order]:
         tx = self._tx()
+        if tx.outside_snapshot:  # a reader: the orders and their lines from one snapshot
+            async with tx.snapshot():
+                return await self._load(query, params)
         rows = (await tx.execute(query, params)).mappings().all()
         if not rows:
             return []

@@ -52,6 +52,15 @@ class SqlTransaction:
     async def execute(self, statement: Executable, params: Params = None) -> Result:
         return await self.session.execute(statement, params)
 
+    @property
+    def outside_snapshot(self) -> bool:
+        """In a reader unit of work, between statements: a read that takes several statements must take them
+        inside `snapshot()`."""
+        return self.session.outside_snapshot()
+
+    def snapshot(self) -> Any:
+        return self.session.snapshot()
+
     def remember_row(self, table: Table, row: Any) -> None:
         self.guarded[(table.name, row["id"])] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
 

@@ -50,9 +50,10 @@ def pending_events(aggregate: Any) -> list[DomainEvent]:
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
+    def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False) -> None:
         self._engine = engine
         self._box = secret_box
+        self._reads_only = reads_only
         self._connection: Session | None = None
         self._transaction: SqlTransaction | None = None
         self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
@@ -74,7 +75,7 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("the unit of work is already open")
         # The transaction begins with the first statement (SQLite: BEGIN IMMEDIATE, see engine.py).
-        self._connection = await open_session(self._engine)
+        self._connection = await open_session(self._engine, reads_only=self._reads_only)
         self._transaction = SqlTransaction(self._connection, self._box)
         return self
 
@@ -93,6 +94,8 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         """Write the touched aggregates' new events to the outbox, then COMMIT; a fresh transaction follows."""
         transaction = self._current()
+        if self._reads_only:
+            raise RuntimeError("a reader unit of work cannot commit")
         touched = list(transaction.touched.values())
         await self._store_events([event for aggregate in touched for event in pending_events(aggregate)])
         assert self._connection is not None
@@ -128,3 +131,6 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.secret_box)
+
+    def reader(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True)

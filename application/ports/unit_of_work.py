@@ -45,3 +45,9 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork:
         """A fresh unit of work (a new transaction each time it is entered)."""
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for a request that only reads, where each read is consistent on its own (one row, or a
+        list of independent rows): no transaction spans the reads, which saves BEGIN and ROLLBACK (two of a
+        GET's four round trips). A repository that needs several statements for one aggregate still reads them
+        in one snapshot. It cannot write: commit() raises."""

@@ -145,7 +145,8 @@ class ListPaymentMethods:
         self._uow = uow
 
     async def __call__(self, shopper: Shopper) -> list[PaymentMethod]:
-        async with self._uow() as uow:
+        # Who the shopper is, then their cards: each read consistent alone.
+        async with self._uow.reader() as uow:
             customer = await uow.customers.get_by_reference(shopper.reference)
             if customer is None:
                 return []

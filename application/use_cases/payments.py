@@ -336,7 +336,8 @@ class GetPayment:
         self._uow = uow
 
     async def __call__(self, payment_id: str, customer_reference: str | None = None) -> Payment:
-        async with self._uow() as uow:
+        # Two reads each consistent alone: the payment (with its children, in one snapshot), and who the shopper is.
+        async with self._uow.reader() as uow:
             payment = await uow.payments.get(payment_id)
             if payment is not None and customer_reference is not None:
                 customer = await uow.customers.get_by_reference(customer_reference)

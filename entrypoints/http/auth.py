@@ -46,7 +46,7 @@ def is_admin(token: str | None, settings: Settings) -> bool:
 # successes are kept (a forged token is checked every time), the window is checked on every use, and the key
 # includes the secret and the claim, so a changed setting is never answered from here.
 _VERIFIED: dict[tuple[str, str, str], tuple[Shopper, float, float]] = {}
-_VERIFIED_MAX = 4096
+_VERIFIED_MAX = 16_384  # about 6 MiB at most; the oldest goes first
 _now = time.time
 
 
@@ -71,7 +71,7 @@ def shopper_of(token: str | None, settings: Settings) -> Shopper | None:
     found = _shopper_in(claims, claim)
     if found is not None:
         if len(_VERIFIED) >= _VERIFIED_MAX:
-            _VERIFIED.clear()
+            del _VERIFIED[next(iter(_VERIFIED))]
         _VERIFIED[key] = (found, float(claims.get("nbf", float("-inf"))), float(claims["exp"]))
     return found
 

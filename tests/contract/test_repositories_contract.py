@@ -7,6 +7,7 @@ way round) is a bug this suite must catch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import UTC
 from typing import TYPE_CHECKING
@@ -69,6 +70,29 @@ async def test_every_aggregate_round_trips_with_all_its_fields(store: StoreUnder
     assert loaded[3].lines[0].unit_amount.currency == "kwd" and loaded[3].total.amount == 7_755
     assert loaded[0].credentials.secret_key.reveal() == SECRET_KEY
     assert loaded[0].credentials.webhook_secret.reveal() == WEBHOOK_SECRET
+
+
+async def test_a_reader_loads_every_aggregate_as_a_transaction_does(store: StoreUnderTest) -> None:
+    """uow.reader(): no transaction spans its reads on Postgres, but an aggregate of several statements (a payment
+    with refunds and a dispute, an order with lines) still comes from one snapshot, whole."""
+    originals = every_aggregate()
+    await seed(store, *originals)
+    async with store.uow.reader() as reader:
+        loaded = [await repository_of(reader, item).get(item.id) for item in originals]
+        listed = await reader.orders.list_for_customer("cus_1")
+        methods = await reader.payment_methods.list_for_customer("cus_1")
+    assert loaded == originals
+    assert listed == [originals[3]] and methods == [originals[2]]
+
+
+async def test_nothing_a_reader_does_is_ever_written(store: StoreUnderTest) -> None:
+    with pytest.raises(RuntimeError, match="reader"):
+        async with store.uow.reader() as reader:
+            with contextlib.suppress(RuntimeError):  # Postgres refuses the write itself; elsewhere, the commit
+                await reader.customers.add(make.customer())
+            await reader.commit()
+    async with store.uow() as uow:
+        assert await uow.customers.get("cus_1") is None
 
 
 async def test_timestamps_come_back_timezone_aware_in_utc(store: StoreUnderTest) -> None:

@@ -60,6 +60,9 @@ class FaultyUnitOfWorkFactory:
     def __call__(self) -> FaultyUnitOfWork:
         return FaultyUnitOfWork(self._inner(), self)
 
+    def reader(self) -> FaultyUnitOfWork:
+        return FaultyUnitOfWork(self._inner.reader(), self)
+
     def fail_commit(self, nth_from_now: int) -> None:
         """Fail the nth commit from now (1: the very next one)."""
         self.failing_commits.add(self.commits + nth_from_now)

@@ -13,6 +13,7 @@ from sqlalchemy import event, exc, text
 
 from adapters.crypto import FernetSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from tests.contract import aggregates as make
 from tests.fixtures.postgres import asyncpg_dsn
 
 pytestmark = pytest.mark.postgres
@@ -77,5 +78,37 @@ async def test_a_connection_lost_mid_unit_of_work_is_a_database_error_and_leaves
         async with factory() as unit:  # a new connection, unseen by the caller
             assert await unit.payments.get("pay_absent") is None
             assert int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one()) != backend
+    finally:
+        await engine.dispose()
+
+
+async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def log_queries(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query.strip().upper()))
+
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    try:
+        async with factory() as unit:
+            await unit.payments.add(make.payment("pay_with_children"))
+            await unit.payments.add(make.live_payment("pay_alone", order_id="ord_2"))
+            await unit.commit()
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
+        sent.clear()
+        async with factory.reader() as reader:
+            assert (await reader.payments.get("pay_alone")) is not None
+            assert await reader.customers.get_by_reference("nobody") is None
+        await asyncio.sleep(0.1)
+        assert len(sent) == 2 and not [q for q in sent if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+        sent.clear()
+        async with factory.reader() as reader:
+            loaded = await reader.payments.get("pay_with_children")
+        await asyncio.sleep(0.1)
+        assert loaded is not None and len(loaded.refunds) == 2 and len(loaded.disputes) == 1
+        begins = [q for q in sent if q.startswith("BEGIN")]
+        assert begins and "REPEATABLE READ" in begins[0] and "READ ONLY" in begins[0]
     finally:
         await engine.dispose()
