@@ -2,7 +2,5 @@
 -- `make bench`, regenerated on every run). Variables: see bench/scenarios.py.
 \set m random(1, :hist)
 \set c (1 + ((:m - 1) % 10000))
-BEGIN;
 SELECT payments.id, payments.order_id, payments.customer_id, payments.gateway_account_id, payments.amount, payments.currency, payments.capture_method, payments.status, payments.created_at, payments.updated_at, payments.gateway_payment_id, payments.client_secret_sealed, payments.payment_method_id, payments.gateway_payment_method_id, payments.save_card, payments.amount_received, payments.amount_capturable, payments.last_payment_error, payments.next_action, payments.observed_at, payments.failed_attempts, payments.confirmation_attempts, payments.version, EXISTS (SELECT * FROM refunds WHERE refunds.payment_id = payments.id) AS has_refunds, EXISTS (SELECT * FROM disputes WHERE disputes.payment_id = payments.id) AS has_disputes FROM payments WHERE payments.id = ('pay_b' || lpad((:m)::text, 25, '0'))::VARCHAR;
 SELECT customers.id, customers.reference, customers.email, customers.created_at, customers.version, customer_gateway_ids.gateway_account_id AS linked_account_id, customer_gateway_ids.gateway_customer_id AS linked_customer_id FROM customers LEFT OUTER JOIN customer_gateway_ids ON customer_gateway_ids.customer_id = customers.id WHERE customers.reference = ('shopper-b' || lpad((:c)::text, 8, '0'))::VARCHAR;
-ROLLBACK;
