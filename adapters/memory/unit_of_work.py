@@ -82,6 +82,9 @@ class MemoryUnitOfWorkFactory:
     def __call__(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.store)
 
+    def autocommit(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store)
+
     def reader(self) -> MemoryUnitOfWork:
         """Memory reads are consistent anyway; a reader may not commit, as on the database."""
         return MemoryUnitOfWork(self.store, reads_only=True)

@@ -38,7 +38,9 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 def random_stripe_id(prefix: str) -> str:
     """An id shaped like Stripe's (pi_3Q...), random so ids never repeat across restarts of the process."""
-    return f"{prefix}_{''.join(secrets.choice(_ID_ALPHABET) for _ in range(24))}"
+    # One read of the system's randomness, not one per character (24 reads cost 30 us per id). 256 is not a
+    # multiple of 62, so the letters are very slightly uneven: still about 140 random bits, ids never repeat.
+    return f"{prefix}_{''.join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in secrets.token_bytes(24))}"
 
 
 def _per_account(

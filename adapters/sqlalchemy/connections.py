@@ -59,11 +59,14 @@ class Session(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_session(engine: AsyncEngine, *, reads_only: bool = False) -> Session:
+async def open_session(engine: AsyncEngine, *, reads_only: bool = False, autocommit: bool = False) -> Session:
     """reads_only: on Postgres each statement is its own transaction (no BEGIN/ROLLBACK round trips) unless a
-    repository asks for a snapshot, and writing is refused. Elsewhere a reader is an ordinary transaction."""
+    repository asks for a snapshot, and writing is refused. autocommit: each statement is its own transaction,
+    writes included, and a step of several statements (savepoint) is refused. Elsewhere both are an ordinary
+    transaction."""
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
-        return AsyncpgSession(await engine.raw_connection(), engine.dialect, reads_only=reads_only)
+        return AsyncpgSession(await engine.raw_connection(), engine.dialect, reads_only=reads_only,
+                              autocommit=autocommit)
     return CoreSession(await engine.connect())
 
 
@@ -199,8 +202,10 @@ class AsyncpgSession:
 
     is_postgres = True
 
-    def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False) -> None:
+    def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False,
+                 autocommit: bool = False) -> None:
         self._reads_only = reads_only
+        self._autocommit = autocommit
         self._pooled = pooled
         self._dialect = dialect
         adapted: DBAPIConnection = pooled.dbapi_connection  # type: ignore[assignment]
@@ -212,9 +217,11 @@ class AsyncpgSession:
         if self._reads_only:
             if isinstance(params, Sequence) and not isinstance(params, Mapping):
                 raise RuntimeError("a reader unit of work cannot write")
-        elif self._transaction is None:
+        elif self._transaction is None and not self._autocommit:
             await self._begin()
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
+            if self._autocommit and self._transaction is None:
+                raise RuntimeError("an autocommit unit of work writes one statement at a time")
             return await self._execute_many(statement, params)
         values: Mapping[str, Any] = params or {}
         plan = _plan(statement, self._dialect, tuple(values))
@@ -272,6 +279,8 @@ class AsyncpgSession:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested asyncpg transaction is a SAVEPOINT, released on success and rolled back to on error."""
+        if self._autocommit:
+            raise RuntimeError("an autocommit unit of work writes one statement at a time")
         if self._transaction is None:
             await self._begin()
         nested = self._connection.transaction()

@@ -50,10 +50,12 @@ def pending_events(aggregate: Any) -> list[DomainEvent]:
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False,
+                 autocommit: bool = False) -> None:
         self._engine = engine
         self._box = secret_box
         self._reads_only = reads_only
+        self._autocommit = autocommit
         self._connection: Session | None = None
         self._transaction: SqlTransaction | None = None
         self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
@@ -75,7 +77,8 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("the unit of work is already open")
         # The transaction begins with the first statement (SQLite: BEGIN IMMEDIATE, see engine.py).
-        self._connection = await open_session(self._engine, reads_only=self._reads_only)
+        self._connection = await open_session(self._engine, reads_only=self._reads_only,
+                                              autocommit=self._autocommit)
         self._transaction = SqlTransaction(self._connection, self._box)
         return self
 
@@ -131,6 +134,9 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.secret_box)
+
+    def autocommit(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True)
 
     def reader(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True)

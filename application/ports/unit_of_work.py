@@ -51,3 +51,9 @@ class UnitOfWorkFactory(Protocol):
         list of independent rows): no transaction spans the reads, which saves BEGIN and ROLLBACK (two of a
         GET's four round trips). A repository that needs several statements for one aggregate still reads them
         in one snapshot. It cannot write: commit() raises."""
+
+    def autocommit(self) -> UnitOfWork:
+        """A unit of work whose every statement commits on its own, for a caller whose every step is a single
+        statement that is atomic alone (idempotency records: claim, complete, release). On Postgres it saves
+        BEGIN and COMMIT (two round trips a step); an aggregate's write (several statements) is refused there.
+        Callers still call commit(), which elsewhere commits as usual."""

@@ -134,9 +134,10 @@ class CreatePaymentForOrder:
         self._remember_card = RememberCardOfPayment(uow, registry, clock, ids)
 
     async def __call__(self, command: CreatePaymentCommand) -> PaymentIntentView:
-        # A known customer (the usual case) is read in the same transaction as the order; a new one, or one whose
-        # token brings another email, goes through get_or_create_customer first.
-        async with self._uow() as uow:
+        # A known customer (the usual case) is read together with the order; a new one, or one whose token brings
+        # another email, goes through get_or_create_customer first. The reads lock nothing and decide nothing
+        # alone (one live payment per order is a unique index), so they need no transaction: a reader.
+        async with self._uow.reader() as uow:
             customer = await uow.customers.get_by_reference(command.shopper.reference)
             known = customer is not None and (not command.shopper.email or customer.email == command.shopper.email)
             if customer is not None and known:
@@ -144,7 +145,7 @@ class CreatePaymentForOrder:
         if customer is None or not known:
             customer = await get_or_create_customer(self._uow, self._ids, self._clock, command.shopper.reference,
                                                     command.shopper.email)
-            async with self._uow() as uow:
+            async with self._uow.reader() as uow:
                 order, account, live, method = await self._read(uow, command, customer)
         if live is not None and live.gateway_payment_id is not None:
             return PaymentIntentView(live, account, created=False)

@@ -92,7 +92,9 @@ class IdempotencyMiddleware:
         await self._maybe_purge(now)
 
     async def _claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        async with self.container.uow_factory()() as uow:
+        # Every step is one statement, atomic alone (an expired record released, then claimed again, may be
+        # claimed by another caller in between: then theirs is the one found, as if they had come first).
+        async with self.container.uow_factory().autocommit() as uow:
             existing = await uow.idempotency.claim(record)
             if existing is not None and self._expired(existing, record.created_at):
                 await uow.idempotency.release(record.caller, record.key)
@@ -155,7 +157,7 @@ class IdempotencyMiddleware:
 
     async def _settle(self, caller: str, key: str, status: int | None, body: bytes, headers: dict[str, str]) -> None:
         try:
-            async with self.container.uow_factory()() as uow:
+            async with self.container.uow_factory().autocommit() as uow:
                 if status is None:
                     await uow.idempotency.release(caller, key)
                 else:

@@ -60,6 +60,9 @@ class FaultyUnitOfWorkFactory:
     def __call__(self) -> FaultyUnitOfWork:
         return FaultyUnitOfWork(self._inner(), self)
 
+    def autocommit(self) -> FaultyUnitOfWork:
+        return FaultyUnitOfWork(self._inner.autocommit(), self)
+
     def reader(self) -> FaultyUnitOfWork:
         return FaultyUnitOfWork(self._inner.reader(), self)
 

@@ -13,6 +13,7 @@ from sqlalchemy import event, exc, text
 
 from adapters.crypto import FernetSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from application.ports.repositories import IdempotencyRecord
 from tests.contract import aggregates as make
 from tests.fixtures.postgres import asyncpg_dsn
 
@@ -110,5 +111,36 @@ async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(post
         assert loaded is not None and len(loaded.refunds) == 2 and len(loaded.disputes) == 1
         begins = [q for q in sent if q.startswith("BEGIN")]
         assert begins and "REPEATABLE READ" in begins[0] and "READ ONLY" in begins[0]
+    finally:
+        await engine.dispose()
+
+
+async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(postgres_url: str) -> None:
+    """uow_factory.autocommit() (the idempotency layer's): each single statement commits on its own, with no
+    BEGIN/COMMIT round trips; a write of several statements (an aggregate) is refused and leaves nothing."""
+    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def log_queries(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query.strip().upper()))
+
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    record = IdempotencyRecord(caller="shopper:auto", key="k-1", fingerprint="f" * 64, created_at=make.at(1))
+    try:
+        async with factory.autocommit() as unit:
+            assert await unit.idempotency.claim(record) is None
+            await unit.idempotency.complete("shopper:auto", "k-1", 201, b"{}", {})
+            await unit.commit()
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
+        assert len(sent) == 2 and not [q for q in sent if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+        async with factory() as unit:
+            found = await unit.idempotency.claim(record)
+        assert found is not None and found.status_code == 201
+        with pytest.raises(RuntimeError, match="one statement at a time"):
+            async with factory.autocommit() as unit:
+                await unit.payments.add(make.payment("pay_refused"))
+        async with factory() as unit:
+            assert await unit.payments.get("pay_refused") is None
     finally:
         await engine.dispose()
