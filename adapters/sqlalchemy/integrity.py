@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sqlalchemy.tables import metadata
+from adapters.sqlalchemy.tables import FINAL_PAYMENT_STATUSES, metadata
 from domain.errors import DuplicateRecord
 
 
@@ -79,3 +79,29 @@ def _guarded() -> dict[str, tuple[str, ...]]:
 
 # Per table, the non-key columns an UPDATE must change before it can violate a unique constraint or index.
 GUARDED_COLUMNS = _guarded()
+
+
+def _in_partial_index(table: str, row: dict[str, Any]) -> bool:
+    """Whether a row is inside its table's partial unique index (the WHERE clauses in tables.py)."""
+    if table == "payments":
+        return row["status"] not in FINAL_PAYMENT_STATUSES
+    if table == "payment_methods":
+        return bool(row["is_default"]) and not row["detached"]
+    return True
+
+
+def may_clash(table: str, before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> bool:
+    """Whether an UPDATE from `before` to `after` (projections on GUARDED_COLUMNS) can violate a unique
+    constraint or index. A changed key column can; a change of only the partial index's predicate columns can
+    only when it brings the row into the index (a payment that becomes succeeded leaves "one live payment per
+    order": it cannot clash with anything). Unknown `before`: it may."""
+    if before is None:
+        return bool(after)
+    if before == after:
+        return False
+    columns = GUARDED_COLUMNS[table]
+    changed = {c for c, old, new in zip(columns, before, after, strict=True) if old != new}
+    if changed - _PARTIAL_INDEX_COLUMNS.get(table, set()):
+        return True
+    return _in_partial_index(table, dict(zip(columns, after, strict=True))) and not _in_partial_index(
+        table, dict(zip(columns, before, strict=True)))

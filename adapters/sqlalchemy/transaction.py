@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sqlalchemy.connections import Params, Session
 from adapters.sqlalchemy.connections import Rows as Result
-from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from
+from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from, may_clash
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
 
@@ -108,9 +108,9 @@ class SqlTransaction:
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
         projection = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
-        may_clash = bool(changed_children) or (
-            bool(projection) and self.guarded.get((table.name, aggregate.id)) != projection)
-        async with self.step(guarded=may_clash):
+        clash = bool(changed_children) or may_clash(table.name, self.guarded.get((table.name, aggregate.id)),
+                                                    projection)
+        async with self.step(guarded=clash):
             result = await self.execute(
                 versioned_update(table), {**values, "match_id": aggregate.id, "match_version": expected})
             if result.rowcount != 1:

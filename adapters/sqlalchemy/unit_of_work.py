@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, open_session
@@ -34,10 +34,16 @@ from application.ports.repositories import (
 from application.ports.secret_box import SecretBox
 from domain.events import DomainEvent
 
-# Taken just before the outbox rows are inserted and held until COMMIT: outbox ids are then handed out in commit
-# order, so a feed reader that has seen id n will never later find a newly committed row below n. Only the
-# last moment of each transaction is serialised.
-_OUTBOX_LOCK = text("SELECT pg_advisory_xact_lock(7308485)")
+# Taken as the outbox rows are inserted and held until COMMIT: outbox ids are then handed out in commit order, so
+# a feed reader that has seen id n will never later find a newly committed row below n. Only the last moment of
+# each transaction is serialised. On Postgres the lock is taken by the INSERT itself (the row's id is drawn after
+# the subquery has run), one round trip instead of two; taking it again for the next row is a no-op.
+_COMMIT_ORDER = select(func.pg_advisory_xact_lock(7308485)).subquery("commit_order")
+_OUTBOX_INSERT_IN_COMMIT_ORDER = insert(outbox).from_select(
+    ["type", "occurred_at", "data"],
+    select(*(bindparam(name, type_=outbox.c[name].type) for name in ("type", "occurred_at", "data")))
+    .select_from(_COMMIT_ORDER),
+)
 
 
 def pending_events(aggregate: Any) -> list[DomainEvent]:
@@ -112,9 +118,8 @@ class SqlAlchemyUnitOfWork:
         if not events:
             return
         transaction = self._current()
-        if transaction.is_postgres:
-            await transaction.execute(_OUTBOX_LOCK)
-        await transaction.execute(insert_into(outbox), [
+        statement = _OUTBOX_INSERT_IN_COMMIT_ORDER if transaction.is_postgres else insert_into(outbox)
+        await transaction.execute(statement, [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
         ])
 
