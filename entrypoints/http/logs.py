@@ -32,6 +32,8 @@ _PATTERNS = [
 # (except uvicorn's terminal-colour copy of its message).
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 _encode = msgspec.json.Encoder(enc_hook=str).encode
+# A record attribute (not written): the names of the only fields of the line that may carry outside text.
+VOUCHED = "_redact_only"
 
 
 class Redactor:
@@ -58,6 +60,9 @@ class JsonFormatter(logging.Formatter):
         self._redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
+        """Every line is redacted whole, except a line whose logger vouches for all its fields but a few
+        (`extra={VOUCHED: ("request_id",)}`, the request log): then only those few are, which is a tenth of
+        the work on the line every request writes."""
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
                 "+00:00", "Z"),
@@ -70,6 +75,12 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        unvouched = getattr(record, VOUCHED, None)
+        if unvouched is not None and not record.exc_info and not record.args:
+            for key in unvouched:
+                if key in line:
+                    line[key] = self._redact(str(line[key]))
+            return _encode(line).decode()
         return self._redact(_encode(line).decode())
 
 

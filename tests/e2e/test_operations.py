@@ -104,6 +104,9 @@ async def test_logs_are_json_lines_without_secrets(api: Hexpay) -> None:
                                  {"success": True})
         await api.delivered()
         await api.bearer("e2e-wrong-" + JWT_SECRET).get("/api/v1/me/orders/")
+        # A caller's request id is echoed into the request log line: a secret-shaped one is masked there too.
+        for leaked_id in (ADMIN_TOKEN, "sk_live_" + "x" * 20, "whsec_" + "y" * 20):
+            await api.http.get("/health/live", headers={"X-Request-Id": leaked_id})
         logging.getLogger("hexpay.test").warning("leak attempt %s %s %s", VISA, intent["client_secret"],
                                                  shopper.token)
     finally:
