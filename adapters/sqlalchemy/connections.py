@@ -313,11 +313,16 @@ class AsyncpgSession:
                 raise self._translated(error, "ROLLBACK") from error
 
     async def close(self) -> None:
-        """Back to the pool (whose checkin resets nothing: the transaction is already ended here)."""
+        """Back to the pool (whose checkin resets nothing: the transaction is already ended here). A connection
+        still inside a transaction (its ROLLBACK interrupted: the request was cancelled) is closed instead, never
+        handed to the next request."""
         try:
             if self._transaction is not None:
                 await self.rollback()
         finally:
+            if not self._connection.is_closed() and self._connection.is_in_transaction():
+                self._transaction = None
+                self._pooled.invalidate()
             await greenlet_spawn(self._pooled.close)
 
     def _translated(self, error: Exception, sql: str) -> Exception:

@@ -144,3 +144,34 @@ async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(postgres
             assert await unit.payments.get("pay_refused") is None
     finally:
         await engine.dispose()
+
+
+async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(postgres_url: str) -> None:
+    """A request cancelled while its statement runs (the client went away) must not hand the next request a
+    connection that is mid-transaction. Cancelled again while it rolls back, the ROLLBACK never happens: before the
+    fix, the next request on that connection failed with "cannot use Connection.transaction() in a manually
+    started transaction"."""
+    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+
+    async def slow() -> None:
+        async with factory() as unit:
+            await unit.payments.get("pay_absent")  # the transaction is open
+            await unit._current().execute(text("SELECT pg_sleep(5)"))
+
+    try:
+        for n, (delay, again) in enumerate(((0.05, None), (0.2, None), (0.1, 0.0), (0.1, 0.001))):
+            task = asyncio.create_task(slow())
+            await asyncio.sleep(delay)
+            task.cancel()
+            if again is not None:  # cancelled again while it rolls back
+                await asyncio.sleep(again)
+                task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with factory() as unit:  # the one pooled connection (or its replacement) works
+                assert await unit.payments.get("pay_absent") is None
+                await unit.payments.add(make.live_payment(f"pay_after_cancel_{n}", order_id=f"ord_{n}"))
+                await unit.commit()
+    finally:
+        await engine.dispose()
