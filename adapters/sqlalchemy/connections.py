@@ -41,6 +41,7 @@ class Rows(Protocol):
 
 class Session(Protocol):
     is_postgres: bool
+    autocommit: bool  # every statement its own transaction (an aggregate's write of several is refused)
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows: ...
 
@@ -76,6 +77,7 @@ class CoreSession:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
         self.is_postgres = connection.dialect.name == "postgresql"
+        self.autocommit = False
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
         return await self._connection.execute(statement, params)
@@ -205,7 +207,7 @@ class AsyncpgSession:
     def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False,
                  autocommit: bool = False) -> None:
         self._reads_only = reads_only
-        self._autocommit = autocommit
+        self._autocommit = self.autocommit = autocommit
         self._pooled = pooled
         self._dialect = dialect
         adapted: DBAPIConnection = pooled.dbapi_connection  # type: ignore[assignment]

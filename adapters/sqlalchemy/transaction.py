@@ -71,7 +71,12 @@ class SqlTransaction:
         A failed statement aborts a whole Postgres transaction, so the step runs in a savepoint there: the unit
         of work stays usable after a DuplicateRecord, as on SQLite (which aborts only the statement) and in memory.
         """
-        savepoint = self.session.savepoint() if self.is_postgres and guarded else nullcontext()
+        # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
+        # transaction, which holds nothing else, is rolled back and the next statement begins a new one.
+        if self.session.autocommit:
+            raise RuntimeError("an autocommit unit of work writes one statement at a time")
+        first = self.session.in_transaction() is False
+        savepoint = self.session.savepoint() if self.is_postgres and guarded and not first else nullcontext()
         try:
             async with savepoint:
                 yield
@@ -79,6 +84,8 @@ class SqlTransaction:
             duplicate = duplicate_from(error)
             if duplicate is None:
                 raise
+            if self.is_postgres and guarded and first:
+                await self.session.rollback()
             raise duplicate from error
 
     def touch(self, aggregate: Any) -> None:

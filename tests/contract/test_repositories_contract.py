@@ -216,6 +216,20 @@ async def test_a_duplicate_leaves_the_unit_of_work_usable(store: StoreUnderTest)
         assert await uow.customers.get("cus_2") is None
 
 
+async def test_a_duplicate_after_other_work_loses_only_itself(store: StoreUnderTest) -> None:
+    """The duplicate above is the transaction's first work (rolled back whole on Postgres); here work comes
+    before it, and survives it (a savepoint)."""
+    await seed(store, make.customer())
+    async with store.uow() as uow:
+        await uow.customers.add(make.customer("cus_4", "user-4"))
+        with pytest.raises(DuplicateRecord):
+            await uow.customers.add(make.customer("cus_2"))
+        await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.customers.get("cus_4") is not None
+        assert await uow.customers.get("cus_2") is None
+
+
 async def test_update_into_a_duplicate_raises_duplicate_record(store: StoreUnderTest) -> None:
     await seed(store, make.payment(), make.live_payment("pay_2", order_id="ord_2"))
     async with store.uow() as uow:
