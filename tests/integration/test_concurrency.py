@@ -111,6 +111,41 @@ async def test_two_settlements_of_one_payment_serialise_and_end_as_in_sequence(
     assert stored.version == 2  # both settlements wrote, one after the other: nothing was lost
 
 
+async def test_a_lock_granted_after_a_refund_was_committed_reads_that_refund(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    """A payment read FOR UPDATE learns which children it has only after the lock is granted (payments.py): a
+    refund committed by the transaction it waited for is in the aggregate, never dropped by its next save."""
+    order, invoice, payment = _order_invoice_payment()
+    settle_payment(payment, order, invoice, SUCCEEDED, at(31))
+    await _seed(uow, order, invoice, payment)
+    first_locked = asyncio.Event()
+
+    async def refund_and_hold() -> None:
+        async with uow() as unit:
+            locked = await unit.payments.get_for_update("pay_1")
+            first_locked.set()
+            locked.request_refund(refund_id="rfd_1", amount=100, reason=None, now=at(40))
+            await unit.payments.update(locked)
+            await asyncio.sleep(HOLD)
+            await unit.commit()
+
+    async def lock_after() -> tuple[int, int]:
+        await first_locked.wait()
+        async with uow() as unit:
+            locked = await unit.payments.get_for_update("pay_1")  # waits for the refund's commit
+            refunds = len(locked.refunds)
+            await unit.payments.update(locked)
+            await unit.commit()
+            return refunds, locked.version
+
+    _, (seen, version) = await asyncio.gather(refund_and_hold(), lock_after())
+    assert seen == 1 and version == 2  # seeded at 0, then both saves, one after the other
+    async with uow() as unit:
+        stored = await unit.payments.get("pay_1")
+    assert [r.id for r in stored.refunds] == ["rfd_1"]
+
+
 async def test_without_the_lock_a_racing_settlement_is_refused_not_lost(uow: SqlAlchemyUnitOfWorkFactory) -> None:
     """The optimistic version is the second line of defence: a read without FOR UPDATE loses the race loudly."""
     order, invoice, payment = _order_invoice_payment()
