@@ -49,6 +49,8 @@ class Step:
 
 
 def encode(value: Any) -> Any:
+    if isinstance(value, list):  # an array parameter (the outbox's events go in as arrays)
+        return [encode(v) for v in value]
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, bytes):
@@ -59,6 +61,8 @@ def encode(value: Any) -> Any:
 
 
 def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
     if isinstance(value, dict) and len(value) == 1:
         (tag, raw), = value.items()
         if tag == "datetime":

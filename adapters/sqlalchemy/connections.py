@@ -11,6 +11,7 @@ the types' bind processors (UTC timestamps, JSON), the pool with its checkout pi
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql import ClauseElement, Executable, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
@@ -135,11 +136,18 @@ class _Plan:
         return self.sql, arguments
 
 
+_DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+
+
 def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> _Plan:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     assert isinstance(compiled, SQLCompiler)
-    writes = compiled.isinsert or compiled.isupdate or compiled.isdelete
-    returns_rows = not writes or bool(compiled.effective_returning)
+    textual = isinstance(statement, TextClause)  # text(): its SQL says what it is
+    writes = bool(_DML.match(compiled.string)) if textual else (
+        compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    returns_rows = not writes or (bool(_RETURNING.search(compiled.string)) if textual
+                                  else bool(compiled.effective_returning))
     late = {p.key for p in (*compiled.post_compile_params, *compiled.literal_execute_params)}
     if late & set(keys):  # a list given per call: its length changes the SQL
         return _Plan(compiled, compiled.string, (), (), {}, True, returns_rows, writes)

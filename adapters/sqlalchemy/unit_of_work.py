@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import ARRAY, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, open_session
@@ -36,13 +37,19 @@ from domain.events import DomainEvent
 
 # Taken as the outbox rows are inserted and held until COMMIT: outbox ids are then handed out in commit order, so
 # a feed reader that has seen id n will never later find a newly committed row below n. Only the last moment of
-# each transaction is serialised. On Postgres the lock is taken by the INSERT itself (the row's id is drawn after
-# the subquery has run), one round trip instead of two; taking it again for the next row is a no-op.
-_COMMIT_ORDER = select(func.pg_advisory_xact_lock(7308485)).subquery("commit_order")
-_OUTBOX_INSERT_IN_COMMIT_ORDER = insert(outbox).from_select(
-    ["type", "occurred_at", "data"],
-    select(*(bindparam(name, type_=outbox.c[name].type) for name in ("type", "occurred_at", "data")))
-    .select_from(_COMMIT_ORDER),
+# each transaction is serialised. On Postgres the lock is taken by the INSERT itself (the rows' ids are drawn
+# after the subquery has run) and all the events go in one statement, as arrays unnested in their order: one
+# round trip, where a lock statement and an executemany took two and a statement per event.
+_OUTBOX_INSERT_IN_COMMIT_ORDER = text(
+    "INSERT INTO outbox (type, occurred_at, data) "
+    "SELECT e.type, e.occurred_at, e.data "
+    "FROM (SELECT pg_advisory_xact_lock(7308485)) AS commit_order, "
+    "unnest(:types, :occurred, :documents) WITH ORDINALITY AS e(type, occurred_at, data, n) "
+    "ORDER BY e.n"
+).bindparams(
+    bindparam("types", type_=ARRAY(outbox.c.type.type)),
+    bindparam("occurred", type_=ARRAY(outbox.c.occurred_at.type)),
+    bindparam("documents", type_=ARRAY(JSONB())),
 )
 
 
@@ -118,8 +125,12 @@ class SqlAlchemyUnitOfWork:
         if not events:
             return
         transaction = self._current()
-        statement = _OUTBOX_INSERT_IN_COMMIT_ORDER if transaction.is_postgres else insert_into(outbox)
-        await transaction.execute(statement, [
+        if transaction.is_postgres:
+            await transaction.execute(_OUTBOX_INSERT_IN_COMMIT_ORDER, {
+                "types": [e.type for e in events], "occurred": [e.occurred_at for e in events],
+                "documents": [e.data() for e in events]})
+            return
+        await transaction.execute(insert_into(outbox), [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
         ])
 
