@@ -136,6 +136,8 @@ class _Plan:
         return self.sql, arguments
 
 
+_READER_WRITES = "a reader unit of work cannot write"
+AUTOCOMMIT_WRITES_ONE = "an autocommit unit of work writes one statement at a time"
 _DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
@@ -215,7 +217,7 @@ class AsyncpgSession:
     def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False,
                  autocommit: bool = False) -> None:
         self._reads_only = reads_only
-        self._autocommit = self.autocommit = autocommit
+        self.autocommit = autocommit
         self._pooled = pooled
         self._dialect = dialect
         adapted: DBAPIConnection = pooled.dbapi_connection  # type: ignore[assignment]
@@ -224,19 +226,14 @@ class AsyncpgSession:
         self._transaction: Any = None
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
-        if self._reads_only:
-            if isinstance(params, Sequence) and not isinstance(params, Mapping):
-                raise RuntimeError("a reader unit of work cannot write")
-        elif self._transaction is None and not self._autocommit:
-            await self._begin()
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
-            if self._autocommit and self._transaction is None:
-                raise RuntimeError("an autocommit unit of work writes one statement at a time")
             return await self._execute_many(statement, params)
         values: Mapping[str, Any] = params or {}
         plan = _plan(statement, self._dialect, tuple(values))
         if self._reads_only and plan.writes:
-            raise RuntimeError("a reader unit of work cannot write")
+            raise RuntimeError(_READER_WRITES)
+        if self._transaction is None and not (self._reads_only or self.autocommit):
+            await self._begin()
         sql, arguments = plan.arguments(values)
         try:
             if plan.returns_rows:
@@ -247,8 +244,15 @@ class AsyncpgSession:
             raise self._translated(error, sql) from error
 
     async def _execute_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> Rows:
+        """Several rows of one statement: always a write, and never atomic alone."""
+        if self._reads_only:
+            raise RuntimeError(_READER_WRITES)
+        if self.autocommit:
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
         if not rows:
             return _Result([], 0)
+        if self._transaction is None:
+            await self._begin()
         plan = _plan(statement, self._dialect, tuple(rows[0]))
         batch = [plan.arguments(row) for row in rows]
         try:
@@ -257,8 +261,8 @@ class AsyncpgSession:
             raise self._translated(error, batch[0][0]) from error
         return _Result([], len(rows))
 
-    async def _begin(self) -> None:
-        transaction = self._connection.transaction()
+    async def _begin(self, **options: Any) -> None:
+        transaction = self._connection.transaction(**options)
         try:
             await transaction.start()
         except Exception as error:
@@ -275,12 +279,7 @@ class AsyncpgSession:
         if not self._reads_only or self._transaction is not None:
             yield
             return
-        transaction = self._connection.transaction(isolation="repeatable_read", readonly=True)
-        try:
-            await transaction.start()
-        except Exception as error:
-            raise self._translated(error, "BEGIN") from error
-        self._transaction = transaction
+        await self._begin(isolation="repeatable_read", readonly=True)
         try:
             yield
         finally:
@@ -289,8 +288,8 @@ class AsyncpgSession:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested asyncpg transaction is a SAVEPOINT, released on success and rolled back to on error."""
-        if self._autocommit:
-            raise RuntimeError("an autocommit unit of work writes one statement at a time")
+        if self.autocommit:
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
         if self._transaction is None:
             await self._begin()
         nested = self._connection.transaction()
@@ -307,20 +306,18 @@ class AsyncpgSession:
         return self._transaction is not None
 
     async def commit(self) -> None:
-        transaction, self._transaction = self._transaction, None
-        if transaction is not None:
-            try:
-                await transaction.commit()
-            except Exception as error:
-                raise self._translated(error, "COMMIT") from error
+        await self._end("commit")
 
     async def rollback(self) -> None:
+        await self._end("rollback")
+
+    async def _end(self, how: str) -> None:
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             try:
-                await transaction.rollback()
+                await getattr(transaction, how)()
             except Exception as error:
-                raise self._translated(error, "ROLLBACK") from error
+                raise self._translated(error, how.upper()) from error
 
     async def close(self) -> None:
         """Back to the pool (whose checkin resets nothing: the transaction is already ended here). A connection

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Delete, Executable, Insert, Table, Update, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sqlalchemy.connections import Params, Session
+from adapters.sqlalchemy.connections import AUTOCOMMIT_WRITES_ONE, Params, Session
 from adapters.sqlalchemy.connections import Rows as Result
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from, may_clash
 from application.ports.secret_box import SecretBox
@@ -74,7 +74,7 @@ class SqlTransaction:
         # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
         # transaction, which holds nothing else, is rolled back and the next statement begins a new one.
         if self.session.autocommit:
-            raise RuntimeError("an autocommit unit of work writes one statement at a time")
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
         first = self.session.in_transaction() is False
         savepoint = self.session.savepoint() if self.is_postgres and guarded and not first else nullcontext()
         try:

@@ -47,13 +47,11 @@ class UnitOfWorkFactory(Protocol):
         """A fresh unit of work (a new transaction each time it is entered)."""
 
     def reader(self) -> UnitOfWork:
-        """A unit of work for a request that only reads, where each read is consistent on its own (one row, or a
-        list of independent rows): no transaction spans the reads, which saves BEGIN and ROLLBACK (two of a
-        GET's four round trips). A repository that needs several statements for one aggregate still reads them
-        in one snapshot. It cannot write: commit() raises."""
+        """A unit of work for a caller that only reads, where each repository call is consistent on its own (an
+        aggregate whole, or a list of independent ones): the store need not hold one transaction across the
+        calls, which saves its round trips. It cannot write: commit() raises."""
 
     def autocommit(self) -> UnitOfWork:
-        """A unit of work whose every statement commits on its own, for a caller whose every step is a single
-        statement that is atomic alone (idempotency records: claim, complete, release). On Postgres it saves
-        BEGIN and COMMIT (two round trips a step); an aggregate's write (several statements) is refused there.
-        Callers still call commit(), which elsewhere commits as usual."""
+        """A unit of work for a caller whose every repository call is atomic alone (idempotency records:
+        claim, complete, release): the store may commit each call on its own. An aggregate's write may be
+        refused. Callers still call commit(), which commits whatever the store held back."""

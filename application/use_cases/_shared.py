@@ -9,12 +9,13 @@ from application.ports.clock import Clock, IdGenerator
 from application.ports.gateway import GatewayCustomerRequest, GatewayRegistry, PaymentGateway
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.customer import Customer
-from domain.errors import ConcurrentUpdate, DuplicateRecord, NotFound
+from domain.errors import ConcurrentUpdate, DuplicateRecord, NotFound, ValidationFailed
 from domain.gateway_account import GatewayAccount
 from domain.invoice import Invoice
 from domain.order import Order
 from domain.outcome import SettlementOutcome
 from domain.payment import Payment, PaymentSnapshot
+from domain.payment_method import PaymentMethod
 from domain.refund import RefundSnapshot
 from domain.settlement import settle_payment, settle_refund
 
@@ -72,6 +73,24 @@ async def active_account(uow: UnitOfWork, account_id: str) -> GatewayAccount:
     if account is None or not account.is_active:
         raise NotFound(f"no active gateway {account_id}")
     return account
+
+
+async def owned_payment_method(uow: UnitOfWork, customer: Customer, payment_method_id: str) -> PaymentMethod:
+    """Another customer's method (or a removed one) is reported exactly like a missing one."""
+    method = await uow.payment_methods.get(payment_method_id)
+    if method is None or method.customer_id != customer.id or method.detached:
+        raise NotFound(f"no payment method {payment_method_id}")
+    return method
+
+
+async def card_to_pay_with(
+    uow: UnitOfWork, customer: Customer, payment_method_id: str, gateway_account_id: str
+) -> PaymentMethod:
+    """The customer's saved card, which must live at the gateway account the payment goes through."""
+    method = await owned_payment_method(uow, customer, payment_method_id)
+    if method.gateway_account_id != gateway_account_id:
+        raise ValidationFailed("the payment method belongs to another gateway")
+    return method
 
 
 async def ensure_gateway_customer(

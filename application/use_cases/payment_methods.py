@@ -13,6 +13,7 @@ from application.use_cases._shared import (
     active_account,
     ensure_gateway_customer,
     get_or_create_customer,
+    owned_payment_method,
     retry_on_conflict,
 )
 from domain.customer import Customer
@@ -45,14 +46,6 @@ class UpdatePaymentMethodCommand:
     cardholder_name: str | None = None
     exp_month: int | None = None
     exp_year: int | None = None
-
-
-async def _owned_method(uow: UnitOfWork, customer: Customer, payment_method_id: str) -> PaymentMethod:
-    """Another customer's method is reported exactly like a missing one."""
-    method = await uow.payment_methods.get(payment_method_id)
-    if method is None or method.customer_id != customer.id or method.detached:
-        raise NotFound(f"no payment method {payment_method_id}")
-    return method
 
 
 async def _make_only_default(uow: UnitOfWork, method: PaymentMethod) -> None:
@@ -173,7 +166,7 @@ class UpdatePaymentMethod:
                 customer = await uow.customers.get_by_reference(command.shopper.reference)
                 if customer is None:
                     raise NotFound(f"no payment method {command.payment_method_id}")
-                method = await _owned_method(uow, customer, command.payment_method_id)
+                method = await owned_payment_method(uow, customer, command.payment_method_id)
                 became_default = command.is_default is True and not method.is_default
                 if became_default:
                     await _make_only_default(uow, method)
@@ -209,7 +202,7 @@ class RemovePaymentMethod:
             customer = await uow.customers.get_by_reference(shopper.reference)
             if customer is None:
                 raise NotFound(f"no payment method {payment_method_id}")
-            method = await _owned_method(uow, customer, payment_method_id)
+            method = await owned_payment_method(uow, customer, payment_method_id)
             account = await uow.gateway_accounts.get(method.gateway_account_id)
         if account is not None:
             await self._registry.gateway_for(account).detach_payment_method(
@@ -219,7 +212,7 @@ class RemovePaymentMethod:
 
         async def record() -> None:
             async with self._uow() as uow:
-                fresh = await _owned_method(uow, customer, payment_method_id)
+                fresh = await owned_payment_method(uow, customer, payment_method_id)
                 was_default = fresh.is_default
                 fresh.detach()
                 await uow.payment_methods.update(fresh)

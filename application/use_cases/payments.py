@@ -15,6 +15,7 @@ from application.ports.gateway import CreatePaymentRequest, GatewayRegistry, Pay
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases._shared import (
     active_account,
+    card_to_pay_with,
     ensure_gateway_customer,
     get_or_create_customer,
     retry_on_conflict,
@@ -187,13 +188,9 @@ class CreatePaymentForOrder:
             raise NotFound(f"no order {command.order_id}")
         account = await active_account(uow, command.gateway_account_id)
         live = await uow.payments.find_live(order.id, account.id)
-        method: PaymentMethod | None = None
+        method = None
         if command.payment_method_id is not None:
-            method = await uow.payment_methods.get(command.payment_method_id)
-            if method is None or method.customer_id != customer.id or method.detached:
-                raise NotFound(f"no payment method {command.payment_method_id}")
-            if method.gateway_account_id != account.id:
-                raise ValidationFailed("the payment method belongs to another gateway")
+            method = await card_to_pay_with(uow, customer, command.payment_method_id, account.id)
         return order, account, live, method
 
     async def _open(
@@ -269,11 +266,7 @@ class ConfirmPayment:
             payment.ensure_confirmable()
             gateway_payment_method_id = payment.gateway_payment_method_id
             if command.payment_method_id is not None:
-                method = await uow.payment_methods.get(command.payment_method_id)
-                if method is None or method.customer_id != customer.id or method.detached:
-                    raise NotFound(f"no payment method {command.payment_method_id}")
-                if method.gateway_account_id != payment.gateway_account_id:
-                    raise ValidationFailed("the payment method belongs to another gateway")
+                method = await card_to_pay_with(uow, customer, command.payment_method_id, payment.gateway_account_id)
                 gateway_payment_method_id = method.gateway_payment_method_id
             account = await uow.gateway_accounts.get(payment.gateway_account_id)
             if account is None or payment.gateway_payment_id is None:

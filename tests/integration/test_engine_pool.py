@@ -5,11 +5,14 @@ mid-transaction is an error of SQLAlchemy's kind and leaves the pool."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import event, exc, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.crypto import FernetSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
@@ -41,137 +44,129 @@ async def test_an_idle_connection_cut_by_the_server_is_replaced_unseen(postgres_
         await engine.dispose()
 
 
-async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(postgres_url: str) -> None:
+@dataclass
+class OnePooledConnection:
+    """An engine with one pooled connection (used recently: no ping), a unit of work factory on it, and every
+    query asyncpg sent, stripped and upper-cased."""
+
+    engine: AsyncEngine
+    uow: SqlAlchemyUnitOfWorkFactory
+    sent: list[str] = field(default_factory=list)
+
+    async def queries(self) -> list[str]:
+        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
+        return self.sent
+
+
+@pytest.fixture
+async def pool(postgres_url: str) -> AsyncIterator[OnePooledConnection]:
     engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    sent: list[str] = []
+    box = FernetSecretBox([FernetSecretBox.generate_key()])
+    one = OnePooledConnection(engine, SqlAlchemyUnitOfWorkFactory(engine, box))
 
     @event.listens_for(engine.sync_engine, "connect")
     def log_queries(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query))
+        dbapi_connection._connection.add_query_logger(lambda record: one.sent.append(record.query.strip().upper()))
 
     try:
-        first = await _backend(engine)
-        sent.clear()
-        assert await _backend(engine) == first
-        assert ";" not in [q.strip() for q in sent]
+        yield one
     finally:
         await engine.dispose()
 
 
-async def test_a_connection_lost_mid_unit_of_work_is_a_database_error_and_leaves_the_pool(postgres_url: str) -> None:
+def _transaction_control(queries: list[str]) -> list[str]:
+    return [q for q in queries if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+
+
+async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(pool: OnePooledConnection) -> None:
+    first = await _backend(pool.engine)
+    pool.sent.clear()
+    assert await _backend(pool.engine) == first
+    assert ";" not in await pool.queries()
+
+
+async def test_a_connection_lost_mid_unit_of_work_is_a_database_error_and_leaves_the_pool(
+    pool: OnePooledConnection, postgres_url: str
+) -> None:
     """Statements run straight on asyncpg (adapters/sqlalchemy/connections.py) still fail the way SQLAlchemy's
     would: a DBAPIError subclass the HTTP layer answers 503 for, with the dead connection dropped from the pool."""
-    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
-    try:
-        async with factory() as unit:
-            assert await unit.payments.get("pay_absent") is None
-            backend = int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one())
-            admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
-            try:
-                assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
-            finally:
-                await admin.close()
-            with pytest.raises(exc.DBAPIError) as raised:
-                await unit.payments.get("pay_absent")
-            assert isinstance(raised.value, exc.OperationalError | exc.InterfaceError)
-            assert raised.value.connection_invalidated
-        async with factory() as unit:  # a new connection, unseen by the caller
-            assert await unit.payments.get("pay_absent") is None
-            assert int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one()) != backend
-    finally:
-        await engine.dispose()
+    async with pool.uow() as unit:
+        assert await unit.payments.get("pay_absent") is None
+        backend = int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+        finally:
+            await admin.close()
+        with pytest.raises(exc.DBAPIError) as raised:
+            await unit.payments.get("pay_absent")
+        assert isinstance(raised.value, exc.OperationalError | exc.InterfaceError)
+        assert raised.value.connection_invalidated
+    async with pool.uow() as unit:  # a new connection, unseen by the caller
+        assert await unit.payments.get("pay_absent") is None
+        assert int((await unit._current().execute(text("SELECT pg_backend_pid()"))).scalar_one()) != backend
 
 
-async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(postgres_url: str) -> None:
-    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    sent: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def log_queries(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query.strip().upper()))
-
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
-    try:
-        async with factory() as unit:
-            await unit.payments.add(make.payment("pay_with_children"))
-            await unit.payments.add(make.live_payment("pay_alone", order_id="ord_2"))
-            await unit.commit()
-        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
-        sent.clear()
-        async with factory.reader() as reader:
-            assert (await reader.payments.get("pay_alone")) is not None
-            assert await reader.customers.get_by_reference("nobody") is None
-        await asyncio.sleep(0.1)
-        assert len(sent) == 2 and not [q for q in sent if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
-        sent.clear()
-        async with factory.reader() as reader:
-            loaded = await reader.payments.get("pay_with_children")
-        await asyncio.sleep(0.1)
-        assert loaded is not None and len(loaded.refunds) == 2 and len(loaded.disputes) == 1
-        begins = [q for q in sent if q.startswith("BEGIN")]
-        assert begins and "REPEATABLE READ" in begins[0] and "READ ONLY" in begins[0]
-    finally:
-        await engine.dispose()
+async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(pool: OnePooledConnection) -> None:
+    async with pool.uow() as unit:
+        await unit.payments.add(make.payment("pay_with_children"))
+        await unit.payments.add(make.live_payment("pay_alone", order_id="ord_2"))
+        await unit.commit()
+    (await pool.queries()).clear()
+    async with pool.uow.reader() as reader:
+        assert (await reader.payments.get("pay_alone")) is not None
+        assert await reader.customers.get_by_reference("nobody") is None
+    sent = await pool.queries()
+    assert len(sent) == 2 and not _transaction_control(sent)
+    sent.clear()
+    async with pool.uow.reader() as reader:
+        loaded = await reader.payments.get("pay_with_children")
+    assert loaded is not None and len(loaded.refunds) == 2 and len(loaded.disputes) == 1
+    begins = [q for q in await pool.queries() if q.startswith("BEGIN")]
+    assert begins and "REPEATABLE READ" in begins[0] and "READ ONLY" in begins[0]
 
 
-async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(postgres_url: str) -> None:
+async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(pool: OnePooledConnection) -> None:
     """uow_factory.autocommit() (the idempotency layer's): each single statement commits on its own, with no
     BEGIN/COMMIT round trips; a write of several statements (an aggregate) is refused and leaves nothing."""
-    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    sent: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def log_queries(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection._connection.add_query_logger(lambda record: sent.append(record.query.strip().upper()))
-
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
     record = IdempotencyRecord(caller="shopper:auto", key="k-1", fingerprint="f" * 64, created_at=make.at(1))
-    try:
-        async with factory.autocommit() as unit:
-            assert await unit.idempotency.claim(record) is None
-            await unit.idempotency.complete("shopper:auto", "k-1", 201, b"{}", {})
-            await unit.commit()
-        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
-        assert len(sent) == 2 and not [q for q in sent if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
-        async with factory() as unit:
-            found = await unit.idempotency.claim(record)
-        assert found is not None and found.status_code == 201
-        with pytest.raises(RuntimeError, match="one statement at a time"):
-            async with factory.autocommit() as unit:
-                await unit.payments.add(make.payment("pay_refused"))
-        async with factory() as unit:
-            assert await unit.payments.get("pay_refused") is None
-    finally:
-        await engine.dispose()
+    async with pool.uow.autocommit() as unit:
+        assert await unit.idempotency.claim(record) is None
+        await unit.idempotency.complete("shopper:auto", "k-1", 201, b"{}", {})
+        await unit.commit()
+    sent = await pool.queries()
+    assert len(sent) == 2 and not _transaction_control(sent)
+    async with pool.uow() as unit:
+        found = await unit.idempotency.claim(record)
+    assert found is not None and found.status_code == 201
+    with pytest.raises(RuntimeError, match="one statement at a time"):
+        async with pool.uow.autocommit() as unit:
+            await unit.payments.add(make.payment("pay_refused"))
+    async with pool.uow() as unit:
+        assert await unit.payments.get("pay_refused") is None
 
 
-async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(postgres_url: str) -> None:
+async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(pool: OnePooledConnection) -> None:
     """A request cancelled while its statement runs (the client went away) must not hand the next request a
     connection that is mid-transaction. Cancelled again while it rolls back, the ROLLBACK never happens: before the
     fix, the next request on that connection failed with "cannot use Connection.transaction() in a manually
     started transaction"."""
-    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
 
     async def slow() -> None:
-        async with factory() as unit:
+        async with pool.uow() as unit:
             await unit.payments.get("pay_absent")  # the transaction is open
             await unit._current().execute(text("SELECT pg_sleep(5)"))
 
-    try:
-        for n, (delay, again) in enumerate(((0.05, None), (0.2, None), (0.1, 0.0), (0.1, 0.001))):
-            task = asyncio.create_task(slow())
-            await asyncio.sleep(delay)
+    for n, (delay, again) in enumerate(((0.05, None), (0.2, None), (0.1, 0.0), (0.1, 0.001))):
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(delay)
+        task.cancel()
+        if again is not None:  # cancelled again while it rolls back
+            await asyncio.sleep(again)
             task.cancel()
-            if again is not None:  # cancelled again while it rolls back
-                await asyncio.sleep(again)
-                task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            async with factory() as unit:  # the one pooled connection (or its replacement) works
-                assert await unit.payments.get("pay_absent") is None
-                await unit.payments.add(make.live_payment(f"pay_after_cancel_{n}", order_id=f"ord_{n}"))
-                await unit.commit()
-    finally:
-        await engine.dispose()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with pool.uow() as unit:  # the one pooled connection (or its replacement) works
+            assert await unit.payments.get("pay_absent") is None
+            await unit.payments.add(make.live_payment(f"pay_after_cancel_{n}", order_id=f"ord_{n}"))
+            await unit.commit()
