@@ -1,11 +1,11 @@
 """How a unit of work runs its statements: one connection from the engine's pool, one transaction at a time.
 
 On SQLite (and any other dialect) statements go through SQLAlchemy's Connection. On Postgres they are compiled once
-by SQLAlchemy's asyncpg dialect and then run on the asyncpg connection underneath the pool: SQLAlchemy's execution
-layer (cursor adaptation, result metadata, the greenlet bridge) cost about 80 us of CPU per statement, three times
-asyncpg's own work, and a payment's webhook issues 17 statements. What SQLAlchemy gives stays: the same SQL text,
-the types' bind processors (UTC timestamps, JSON), the pool with its checkout ping, and its exception classes
-(IntegrityError, OperationalError), so callers cannot tell the two apart.
+by SQLAlchemy's asyncpg dialect and then run on a connection of the engine's asyncpg pool (pg_pool.py):
+SQLAlchemy's execution layer (cursor adaptation, result metadata, the greenlet bridge) cost about 80 us of CPU per
+statement, three times asyncpg's own work, and a payment's webhook issues 17 statements. What SQLAlchemy gives
+stays: the same SQL text, the types' bind processors (UTC timestamps, JSON), the JSON codecs, and its exception
+classes (IntegrityError, OperationalError), so callers cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement, Executable, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
+
+from adapters.sqlalchemy.pg_pool import PostgresPool, pool_of
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -66,9 +66,10 @@ async def open_session(engine: AsyncEngine, *, reads_only: bool = False, autocom
     repository asks for a snapshot, and writing is refused. autocommit: each statement is its own transaction,
     writes included, and a step of several statements (savepoint) is refused. Elsewhere both are an ordinary
     transaction."""
-    if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
-        return AsyncpgSession(await engine.raw_connection(), engine.dialect, reads_only=reads_only,
-                              autocommit=autocommit)
+    pool = pool_of(engine)
+    if pool is not None:
+        lease, connection = await pool.acquire()
+        return AsyncpgSession(lease, connection, pool, engine.dialect, reads_only=reads_only, autocommit=autocommit)
     return CoreSession(await engine.connect())
 
 
@@ -214,16 +215,16 @@ class AsyncpgSession:
 
     is_postgres = True
 
-    def __init__(self, pooled: PoolProxiedConnection, dialect: Dialect, *, reads_only: bool = False,
-                 autocommit: bool = False) -> None:
+    def __init__(self, lease: Any, connection: Any, pool: PostgresPool, dialect: Dialect, *,
+                 reads_only: bool = False, autocommit: bool = False) -> None:
         self._reads_only = reads_only
         self.autocommit = autocommit
-        self._pooled = pooled
+        self._pool = pool
         self._dialect = dialect
-        adapted: DBAPIConnection = pooled.dbapi_connection  # type: ignore[assignment]
-        self._adapted: Any = adapted
-        self._connection: Any = pooled.driver_connection  # asyncpg.Connection
+        self._lease = lease
+        self._connection: Any = connection  # asyncpg.Connection
         self._transaction: Any = None
+        self._lost = False
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
@@ -320,32 +321,29 @@ class AsyncpgSession:
                 raise self._translated(error, how.upper()) from error
 
     async def close(self) -> None:
-        """Back to the pool (whose checkin resets nothing: the transaction is already ended here). A connection
-        still inside a transaction (its ROLLBACK interrupted: the request was cancelled) is closed instead, never
-        handed to the next request."""
+        """Back to the pool. A connection still inside a transaction (its ROLLBACK interrupted: the request was
+        cancelled) or lost is closed instead, never handed to the next request."""
         try:
             if self._transaction is not None:
                 await self.rollback()
         finally:
-            if not self._connection.is_closed() and self._connection.is_in_transaction():
-                self._transaction = None
-                self._pooled.invalidate()
-            await greenlet_spawn(self._pooled.close)
+            self._transaction = None
+            await self._pool.release(self._lease, self._connection, discard=self._lost)
 
     def _translated(self, error: Exception, sql: str) -> Exception:
         """The SQLAlchemy exception SQLAlchemy itself would raise (IntegrityError with the constraint's name,
         OperationalError for a lost server), and a connection that is gone is dropped from the pool."""
-        try:
-            self._adapted._handle_exception(error)
+        try:  # SQLAlchemy's own translation, by the adapter its pool would have wrapped this connection in
+            AsyncAdapt_asyncpg_connection(  # type: ignore[no-untyped-call]
+                self._dialect.loaded_dbapi, self._connection)._handle_exception(error)
         except Exception as adapted:
             translated: Exception = adapted
         else:  # pragma: no cover - _handle_exception always raises
             translated = error
-        disconnected = self._connection.is_closed() or self._dialect.is_disconnect(
-            translated, self._adapted, None)  # type: ignore[arg-type]
+        disconnected = self._connection.is_closed()
         if disconnected:
             self._transaction = None
-            self._pooled.invalidate(translated)
+            self._lost = True
         dbapi_error = getattr(self._dialect.loaded_dbapi, "Error", Exception)
         if not isinstance(translated, dbapi_error):
             return translated

@@ -10,6 +10,8 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sqlalchemy.pg_pool import attach_pool
+
 # How long a SQLite writer waits for the one before it, in milliseconds, before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled Postgres connection that sat unused for longer than this is pinged before it is handed out, and replaced
@@ -34,9 +36,11 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         return _sqlite_engine(target, options)
-    if "poolclass" in options:
-        return create_async_engine(target, **options)
     idle_before_ping = options.pop("idle_before_ping", IDLE_BEFORE_PING_S)
+    if "poolclass" in options:
+        engine = create_async_engine(target, **options)
+        _with_unit_of_work_pool(engine, options, idle_before_ping)
+        return engine
     defaults: dict[str, Any] = {
         "hide_parameters": True,  # a database error never quotes row values (client secrets) into logs
         # Kept open: as many as a worker's requests in flight use at once (32 connections of load on one worker).
@@ -49,7 +53,17 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     engine = create_async_engine(target, **{**defaults, **options})
     if not options.get("pool_pre_ping"):
         _ping_when_idle(engine, idle_before_ping)
+    _with_unit_of_work_pool(engine, {**defaults, **options}, idle_before_ping)
     return engine
+
+
+def _with_unit_of_work_pool(engine: AsyncEngine, options: dict[str, Any], idle_before_ping: float) -> None:
+    """Units of work draw from asyncpg's pool (pg_pool.py), sized and timed like the engine's."""
+    if engine.dialect.driver != "asyncpg":
+        return
+    size = options.get("pool_size", 5) + options.get("max_overflow", 10)
+    attach_pool(engine, max_size=max(size, 1), timeout=options.get("pool_timeout", 30),
+                idle_before_ping=idle_before_ping)
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_before_ping: float) -> None:

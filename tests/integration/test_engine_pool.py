@@ -1,17 +1,18 @@
-"""The Postgres pool hands out a connection that sat idle only after a ping, and replaces it when the ping fails;
+"""The Postgres pools (the units of work's asyncpg pool, pg_pool.py, and the engine's own, which migrations and the
+readiness probe use) hand out a connection that sat idle only after a ping, and replace it when the ping fails;
 a connection used moments ago is handed out without one (no round trip per unit of work); a connection lost
 mid-transaction is an error of SQLAlchemy's kind and leaves the pool."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import asyncpg
 import pytest
-from sqlalchemy import event, exc, text
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.crypto import FernetSecretBox
@@ -23,25 +24,96 @@ from tests.fixtures.postgres import asyncpg_dsn
 pytestmark = pytest.mark.postgres
 
 
-async def _backend(engine: Any) -> int:
+_PID = text("SELECT pg_backend_pid()")
+
+
+async def _backend(engine: AsyncEngine) -> int:
+    """The server process behind the engine's own pool (SQLAlchemy's Connection)."""
     async with engine.connect() as connection:
-        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        return int((await connection.execute(_PID)).scalar_one())
 
 
-async def test_an_idle_connection_cut_by_the_server_is_replaced_unseen(postgres_url: str) -> None:
-    engine = create_engine(postgres_url, idle_before_ping=0.2, pool_size=1, max_overflow=0)
+def _unit_of_work_backend(engine: AsyncEngine) -> Callable[[], Awaitable[int]]:
+    """The server process behind the connection a unit of work gets (the asyncpg pool)."""
+    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+
+    async def backend() -> int:
+        async with uow.reader() as reader:
+            return int((await reader._current().execute(_PID)).scalar_one())
+
+    return backend
+
+
+async def _terminate(postgres_url: str, backend: int) -> None:
+    admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
     try:
-        first = await _backend(engine)
-        admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
-        finally:
-            await admin.close()
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("through", ["units of work", "engine"])
+async def test_an_idle_connection_cut_by_the_server_is_replaced_unseen(postgres_url: str, through: str) -> None:
+    engine = create_engine(postgres_url, idle_before_ping=0.2, pool_size=1, max_overflow=0)
+    backend = _unit_of_work_backend(engine) if through == "units of work" else partial(_backend, engine)
+    try:
+        first = await backend()
+        await _terminate(postgres_url, first)
         await asyncio.sleep(0.4)
-        second = await _backend(engine)
+        second = await backend()
         assert second != first
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_idle_past_the_threshold_is_pinged_first(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, idle_before_ping=0.2, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+    try:
+        uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+        async with uow.reader() as reader:
+            connection = reader._current().session._connection  # type: ignore[attr-defined]
+            connection.add_query_logger(lambda record: sent.append(record.query.strip()))
+        await asyncio.sleep(0.3)
+        backend = _unit_of_work_backend(engine)
+        first = await backend()
+        await asyncio.sleep(0.1)
+        assert sent[0] == ";" and len(sent) == 2  # the ping, then the statement, on the same connection
+        assert await backend() == first
+        await asyncio.sleep(0.1)
+        assert len(sent) == 3  # used moments ago: no ping
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_of_work_waits_for_a_connection_at_most_the_pool_timeout(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    try:
+        async with uow.reader() as holding:
+            await holding.payments.get("pay_absent")
+            with pytest.raises(exc.TimeoutError):
+                async with uow.reader() as waiting:
+                    await waiting.payments.get("pay_absent")
+        async with uow.reader() as after:  # the one connection is back
+            assert await after.payments.get("pay_absent") is None
+    finally:
+        await engine.dispose()
+
+
+async def test_disposing_the_engine_closes_the_unit_of_work_pool(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=2, max_overflow=0)
+    backend = await _unit_of_work_backend(engine)()
+    await engine.dispose()
+    admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
+    try:
+        for _ in range(50):
+            if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend):
+                break
+            await asyncio.sleep(0.02)
+        assert not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend)
+    finally:
+        await admin.close()
 
 
 @dataclass
@@ -63,11 +135,9 @@ async def pool(postgres_url: str) -> AsyncIterator[OnePooledConnection]:
     engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
     box = FernetSecretBox([FernetSecretBox.generate_key()])
     one = OnePooledConnection(engine, SqlAlchemyUnitOfWorkFactory(engine, box))
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def log_queries(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection._connection.add_query_logger(lambda record: one.sent.append(record.query.strip().upper()))
-
+    async with one.uow.reader() as reader:  # the pool's one connection, which every unit of work gets
+        connection = reader._current().session._connection  # type: ignore[attr-defined]
+        connection.add_query_logger(lambda record: one.sent.append(record.query.strip().upper()))
     try:
         yield one
     finally:
@@ -79,10 +149,11 @@ def _transaction_control(queries: list[str]) -> list[str]:
 
 
 async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(pool: OnePooledConnection) -> None:
-    first = await _backend(pool.engine)
+    backend = _unit_of_work_backend(pool.engine)
+    first = await backend()
     pool.sent.clear()
-    assert await _backend(pool.engine) == first
-    assert ";" not in await pool.queries()
+    assert await backend() == first
+    assert await pool.queries() == ["SELECT PG_BACKEND_PID()"]
 
 
 async def test_a_connection_lost_mid_unit_of_work_is_a_database_error_and_leaves_the_pool(
