@@ -2,8 +2,9 @@
 
 Outermost first, every request passes: RequestObserver (request id, log line, metrics) -> BodyLimit (1 MiB by
 Content-Length) -> Litestar (CORS for the configured origins, routing, problem+json for every error)
--> IdempotencyMiddleware (POSTs with an Idempotency-Key) -> guards (admin token / shopper JWT) -> the
-controller, which maps the body to a command, calls the use case and maps its answer back.
+-> Authentication (the admin token or shopper JWT the route's audience needs) -> IdempotencyMiddleware (POSTs
+with an Idempotency-Key) -> the controller, which maps the body to a command, calls the use case and maps its
+answer back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from entrypoints.http.auth import Authentication
 from entrypoints.http.controllers.admin_events import AdminEventsController
 from entrypoints.http.controllers.admin_gateways import AdminGatewaysController
 from entrypoints.http.controllers.admin_invoices import AdminInvoicesController
@@ -99,7 +101,8 @@ def create_app(container: Container) -> Litestar:
         route_handlers=ROUTES,
         dependencies=dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[DefineMiddleware(IdempotencyMiddleware, container=container)],
+        middleware=[DefineMiddleware(Authentication, container=container),
+                    DefineMiddleware(IdempotencyMiddleware, container=container)],
         request_max_body_size=MAX_BODY_BYTES,
         request_class=StrictJSONRequest,
         openapi_config=_openapi(),

@@ -89,3 +89,40 @@ async def test_forged_and_misplaced_credentials_on_every_protected_route(sqlite_
         assert (await api.admin.get("/api/v1/admin/events/")).status_code == 200
         measure("forged credentials", shopper_forms=len(FORGED_SHOPPER_TOKENS), admin_forms=len(FORGED_ADMIN_TOKENS),
                 requests=tried, all_401=True, state="unchanged")
+
+
+async def test_every_route_of_the_app_declares_who_may_call_it(sqlite_url: str) -> None:
+    """Authentication (entrypoints/http/auth.py) enforces the credential a route's `opt["audience"]` names; a route
+    without one would be open to anyone. Only Litestar's own OpenAPI pages and the automatic OPTIONS answers
+    (CORS preflight) go without."""
+    async with shop(sqlite_url) as found:
+        undeclared = []
+        audiences: set[str] = set()
+        for route in found.api.app.routes:
+            for handler in getattr(route, "route_handlers", []):
+                audience = handler.opt.get("audience")
+                if audience in ("admin", "shopper", "public"):
+                    audiences.add(audience)
+                elif set(handler.http_methods) != {"OPTIONS"} and not route.path.startswith("/schema"):
+                    undeclared.append((route.path, sorted(handler.http_methods)))
+    assert undeclared == []
+    assert audiences == {"admin", "shopper", "public"}
+
+
+async def test_a_bad_credential_is_401_before_the_body_is_read(sqlite_url: str) -> None:
+    """A body that could never validate, sent with a forged credential: the answer is 401, not 400 or 422, so an
+    unauthenticated caller learns nothing about the route's schema."""
+    async with shop(sqlite_url) as found:
+        api = found.api
+        forged_shopper = api.bearer(FORGED_SHOPPER_TOKENS["wrong key"])
+        forged_admin = api.bearer(FORGED_ADMIN_TOKENS["a shopper JWT"])
+        for caller, path in ((forged_shopper, "/api/store/payments/intent/"), (forged_admin, "/api/v1/admin/orders/")):
+            answer = await caller.http.post(path, content=b"{not json", headers={
+                "Authorization": f"Bearer {caller.token}", "Content-Type": "application/json",
+                "Idempotency-Key": "bad-credential"})
+            assert_problem(answer, 401, "unauthenticated")
+        # With a valid credential the same body is refused for what it is: the 401 above hid that.
+        answer = await api.http.post("/api/store/payments/intent/", content=b"{not json", headers={
+            "Authorization": f"Bearer {mint_token(VICTIM)}", "Content-Type": "application/json",
+            "Idempotency-Key": "good-credential"})
+        assert answer.status_code == 400, answer.text

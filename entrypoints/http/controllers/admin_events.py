@@ -6,7 +6,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from application.use_cases.event_feed import MAX_PAGE, ListEvents
-from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.auth import ADMIN
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.events import EventList, event_list
@@ -18,8 +18,8 @@ CURSOR = r"^[0-9]{1,18}$"
 
 class AdminEventsController(Controller):
     path = "/api/v1/admin/events"
-    guards = [require_admin]
     opt = {"audience": ADMIN}
+    security = [{"admin": []}]
     tags = ["admin"]
 
     @get("/", summary="Domain events after a cursor", responses=ADMIN_ERRORS)

@@ -11,7 +11,7 @@ from application.use_cases.gateway_accounts import (
     RegisterGatewayAccount,
     UpdateGatewayAccount,
 )
-from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.auth import ADMIN
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
@@ -28,8 +28,8 @@ from entrypoints.http.schemas.gateways import (
 
 class AdminGatewaysController(Controller):
     path = "/api/v1/admin/gateways"
-    guards = [require_admin]
     opt = {"audience": ADMIN}
+    security = [{"admin": []}]
     tags = ["admin"]
 
     @post("/", status_code=201, summary="Register a gateway account", responses=ADMIN_ERRORS)

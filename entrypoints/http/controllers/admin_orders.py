@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.orders import CancelOrder, CreateOrder, GetOrder
-from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.auth import ADMIN
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.orders import OrderIn, OrderOut, create_command, order_out
@@ -14,8 +14,8 @@ from entrypoints.http.schemas.orders import OrderIn, OrderOut, create_command, o
 
 class AdminOrdersController(Controller):
     path = "/api/v1/admin/orders"
-    guards = [require_admin]
     opt = {"audience": ADMIN}
+    security = [{"admin": []}]
     tags = ["admin"]
 
     @post("/", status_code=201, summary="Create an order and open its invoice", responses=ADMIN_ERRORS)

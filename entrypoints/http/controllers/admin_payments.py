@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
 from application.use_cases.reconcile import Reconcile
 from application.use_cases.refunds import RefundPayment
-from entrypoints.http.auth import ADMIN, require_admin
+from entrypoints.http.auth import ADMIN
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.payments import (
@@ -27,8 +27,8 @@ from entrypoints.http.schemas.payments import (
 
 class AdminPaymentsController(Controller):
     path = "/api/v1/admin/payments"
-    guards = [require_admin]
     opt = {"audience": ADMIN}
+    security = [{"admin": []}]
     tags = ["admin"]
 
     @get("/{payment_id:str}", summary="Get a payment", responses=ADMIN_ERRORS)
@@ -79,8 +79,8 @@ class AdminPaymentsController(Controller):
 
 class AdminReconcileController(Controller):
     path = "/api/v1/admin/reconcile"
-    guards = [require_admin]
     opt = {"audience": ADMIN}
+    security = [{"admin": []}]
     tags = ["admin"]
 
     @post(

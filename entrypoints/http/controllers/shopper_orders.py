@@ -9,7 +9,7 @@ from application.ports.repositories import Page
 from application.use_cases.invoices import GetInvoice
 from application.use_cases.orders import GetOrder, ListCustomerOrders
 from application.use_cases.payment_methods import Shopper
-from entrypoints.http.auth import SHOPPER, require_shopper
+from entrypoints.http.auth import SHOPPER
 from entrypoints.http.controllers._openapi import SHOPPER_ERRORS
 from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.common import MAX_PAGE
@@ -18,9 +18,9 @@ from entrypoints.http.schemas.orders import InvoiceOut, OrderList, OrderOut, inv
 
 class ShopperOrdersController(Controller):
     path = "/api/v1/me"
-    guards = [require_shopper]
     dependencies = after_shopper()
     opt = {"audience": SHOPPER}
+    security = [{"shopper": []}]
     tags = ["shopper"]
 
     @get("/orders/", summary="The caller's orders, newest first", responses=SHOPPER_ERRORS)

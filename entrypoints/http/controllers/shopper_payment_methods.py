@@ -13,7 +13,7 @@ from application.use_cases.payment_methods import (
     Shopper,
     UpdatePaymentMethod,
 )
-from entrypoints.http.auth import SHOPPER, require_shopper
+from entrypoints.http.auth import SHOPPER
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
 from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
@@ -30,9 +30,9 @@ from entrypoints.http.schemas.payment_methods import (
 
 class ShopperPaymentMethodsController(Controller):
     path = "/api/v1/me/payment-methods"
-    guards = [require_shopper]
     dependencies = after_shopper()
     opt = {"audience": SHOPPER}
+    security = [{"shopper": []}]
     tags = ["shopper"]
 
     @get("/", summary="The caller's saved cards", responses=SHOPPER_ERRORS)

@@ -15,7 +15,7 @@ from application.use_cases.gateway_accounts import ListGatewayAccounts
 from application.use_cases.payment_methods import Shopper
 from application.use_cases.payments import ConfirmPayment, CreatePaymentForOrder, GetPayment
 from domain.errors import DomainError
-from entrypoints.http.auth import PUBLIC, SHOPPER, require_shopper
+from entrypoints.http.auth import PUBLIC, SHOPPER
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
 from entrypoints.http.dependencies import Injected, after_shopper
 from entrypoints.http.schemas.gateways import StorefrontGateway, storefront_gateway
@@ -35,9 +35,9 @@ PREFIXES = ("/api/store/payments", "/api/v1/store/payments")
 
 class StorePaymentsController(Controller):
     path = "/"
-    guards = [require_shopper]
     dependencies = after_shopper()
     opt = {"audience": SHOPPER}
+    security = [{"shopper": []}]
     tags = ["shopper"]
 
     @post(
