@@ -44,6 +44,7 @@ class PostgresPool:
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Future[asyncpg.Pool] | None = None
         self._returned_at: dict[int, float] = {}  # by server process id: when the connection was last returned
+        self._leased = 0  # connections handed out and not yet back
 
     async def acquire(self) -> tuple[Any, asyncpg.Connection]:
         """A connection ready for statements, with its lease (asyncpg's pool proxy): give both back to release().
@@ -51,10 +52,14 @@ class PostgresPool:
         even "is it closed?" cannot be asked through it."""
         pool = self._pool or await self._open()
         for _ in range(PING_ATTEMPTS):
+            # asyncpg runs a timed acquire as a task under wait_for (about 15 us); while fewer than max_size are
+            # out, a free slot exists and acquire() takes it without waiting (connecting has its own timeout).
+            timeout = self._timeout if self._leased >= self._max_size else None
             try:
-                lease = await pool.acquire(timeout=self._timeout)
+                lease = await pool.acquire(timeout=timeout)
             except TimeoutError as error:
                 raise exc.TimeoutError(f"no database connection came free within {self._timeout} s") from error
+            self._leased += 1
             connection: asyncpg.Connection = lease._con
             returned_at = self._returned_at.pop(connection.get_server_pid(), None)
             if returned_at is None or time.monotonic() - returned_at <= self._idle_before_ping:
@@ -64,7 +69,7 @@ class PostgresPool:
                 return lease, connection
             except Exception:  # the server or a proxy cut it while it sat idle: replaced on the next acquire
                 connection.terminate()
-                await pool.release(lease)
+                await self._give_back(pool, lease)
         raise exc.DisconnectionError("no pooled connection answers")
 
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
@@ -74,7 +79,11 @@ class PostgresPool:
             connection.terminate()
         elif not connection.is_closed():
             self._returned_at[connection.get_server_pid()] = time.monotonic()
-        await self._pool.release(lease)
+        await self._give_back(self._pool, lease)
+
+    async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:
+        self._leased -= 1
+        await pool.release(lease)
 
     async def _open(self) -> asyncpg.Pool:
         if self._opening is None:
@@ -105,6 +114,7 @@ class PostgresPool:
     async def close(self) -> None:
         pool, self._pool, self._opening = self._pool, None, None
         self._returned_at.clear()
+        self._leased = 0
         if pool is not None:
             await pool.close()
 
