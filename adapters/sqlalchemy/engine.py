@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -19,6 +20,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLAlchemy's pool_pre_ping would ping on every checkout, three round trips (BEGIN, an empty query, ROLLBACK)
 # for every unit of work.
 IDLE_BEFORE_PING_S = 10.0
+
+
+def _json_text(document: Any) -> str:
+    return msgspec.json.encode(document).decode()
+
+
+# JSON columns (metadata, outbox documents, gateway snapshots) written and read by msgspec: a third of the json
+# module's time, the same values back.
+_JSON = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
 
 
 def async_url(url: str | URL) -> URL:
@@ -38,10 +48,11 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
         return _sqlite_engine(target, options)
     idle_before_ping = options.pop("idle_before_ping", IDLE_BEFORE_PING_S)
     if "poolclass" in options:
-        engine = create_async_engine(target, **options)
+        engine = create_async_engine(target, **{**_JSON, **options})
         _with_unit_of_work_pool(engine, options, idle_before_ping)
         return engine
     defaults: dict[str, Any] = {
+        **_JSON,
         "hide_parameters": True,  # a database error never quotes row values (client secrets) into logs
         # Kept open: as many as a worker's requests in flight use at once (32 connections of load on one worker).
         # A pool smaller than that closes each connection beyond it on return and opens a new one moments later.
@@ -88,7 +99,7 @@ def _ping_when_idle(engine: AsyncEngine, idle_before_ping: float) -> None:
 def _sqlite_engine(target: URL, options: dict[str, Any]) -> AsyncEngine:
     if target.database and target.database != ":memory:" and not target.database.startswith("file:"):
         Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    defaults: dict[str, Any] = {"hide_parameters": True}
+    defaults: dict[str, Any] = {**_JSON, "hide_parameters": True}
     if "poolclass" not in options:
         defaults.update(pool_size=5, max_overflow=10)
     engine = create_async_engine(target, **{**defaults, **options})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ARRAY, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+import msgspec
+from sqlalchemy import ARRAY, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, open_session
@@ -42,15 +42,19 @@ from domain.events import DomainEvent
 # round trip, where a lock statement and an executemany took two and a statement per event.
 _OUTBOX_INSERT_IN_COMMIT_ORDER = text(
     "INSERT INTO outbox (type, occurred_at, data) "
-    "SELECT e.type, e.occurred_at, e.data "
+    "SELECT e.type, e.occurred_at, e.data::jsonb "
     "FROM (SELECT pg_advisory_xact_lock(7308485)) AS commit_order, "
     "unnest(:types, :occurred, :documents) WITH ORDINALITY AS e(type, occurred_at, data, n) "
     "ORDER BY e.n"
 ).bindparams(
     bindparam("types", type_=ARRAY(outbox.c.type.type)),
     bindparam("occurred", type_=ARRAY(outbox.c.occurred_at.type)),
-    bindparam("documents", type_=ARRAY(JSONB())),
+    bindparam("documents", type_=ARRAY(Text())),  # each already JSON text (msgspec): no per-element processor
 )
+
+
+def _json(document: dict[str, Any]) -> str:
+    return msgspec.json.encode(document).decode()
 
 
 def pending_events(aggregate: Any) -> list[DomainEvent]:
@@ -128,7 +132,7 @@ class SqlAlchemyUnitOfWork:
         if transaction.is_postgres:
             await transaction.execute(_OUTBOX_INSERT_IN_COMMIT_ORDER, {
                 "types": [e.type for e in events], "occurred": [e.occurred_at for e in events],
-                "documents": [e.data() for e in events]})
+                "documents": [_json(e.data()) for e in events]})
             return
         await transaction.execute(insert_into(outbox), [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
