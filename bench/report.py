@@ -72,7 +72,9 @@ def table(doc: dict[str, Any]) -> str:
     lines = [f"\nhexpay beside its limits: {doc['options']['connections']} connections, "
              f"{doc['rows'].get(str(doc['options']['level']), {}).get('orders', '?')} orders in the database, "
              f"median of {doc['options']['repeats']} windows of {doc['options']['duration']:g} s "
-             f"({doc['machine']['cpus']} CPUs)\n"]
+             f"({doc['machine']['cpus']} CPUs)" + (
+                 f"; bare and hexpay in two passes, A B B A, {2 * doc['options']['repeats']} windows each"
+                 if {"bare", "hexpay"} <= set(doc['options']['systems']) else "") + "\n"]
     head = (f"{'scenario':<21} {'system':<8} {'wrk':>3} {'stmts':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'CPU us/req':>10} {'= server':>9} {'+ pg':>6} {'RSS MiB':>8} {'ok':>3}")
     lines += [head, "-" * len(head)]
