@@ -43,7 +43,8 @@ class PostgresPool:
         self._idle_before_ping = idle_before_ping
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Future[asyncpg.Pool] | None = None
-        self._returned_at: dict[int, float] = {}  # by server process id: when the connection was last returned
+        # When each connection was last returned; an entry goes with its connection.
+        self._returned_at: weakref.WeakKeyDictionary[asyncpg.Connection, float] = weakref.WeakKeyDictionary()
         self._leased = 0  # connections handed out and not yet back
 
     async def acquire(self) -> tuple[Any, asyncpg.Connection]:
@@ -61,15 +62,18 @@ class PostgresPool:
                 raise exc.TimeoutError(f"no database connection came free within {self._timeout} s") from error
             self._leased += 1
             connection: asyncpg.Connection = lease._con
-            returned_at = self._returned_at.pop(connection.get_server_pid(), None)
+            returned_at = self._returned_at.pop(connection, None)
             if returned_at is None or time.monotonic() - returned_at <= self._idle_before_ping:
                 return lease, connection
             try:
                 await connection.fetchrow(";")
-                return lease, connection
-            except Exception:  # the server or a proxy cut it while it sat idle: replaced on the next acquire
+            except BaseException as error:  # cut while it sat idle (replaced on the next acquire), or cancelled
                 connection.terminate()
                 await self._give_back(pool, lease)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            return lease, connection
         raise exc.DisconnectionError("no pooled connection answers")
 
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
@@ -78,7 +82,7 @@ class PostgresPool:
         if discard or (not connection.is_closed() and connection.is_in_transaction()):
             connection.terminate()
         elif not connection.is_closed():
-            self._returned_at[connection.get_server_pid()] = time.monotonic()
+            self._returned_at[connection] = time.monotonic()
         await self._give_back(self._pool, lease)
 
     async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:
