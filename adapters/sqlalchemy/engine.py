@@ -54,8 +54,9 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     defaults: dict[str, Any] = {
         **_JSON,
         "hide_parameters": True,  # a database error never quotes row values (client secrets) into logs
-        # Kept open: as many as a worker's requests in flight use at once (32 connections of load on one worker).
-        # A pool smaller than that closes each connection beyond it on return and opens a new one moments later.
+        # Sizes both pools (the units of work's asyncpg pool gets pool_size + max_overflow): as many connections
+        # as a worker's requests in flight use at once (32 connections of load on one worker). Both open lazily;
+        # the engine's own serves only migrations and the readiness probe.
         "pool_size": 30,
         "max_overflow": 10,
         "pool_timeout": 10,  # a request should fail fast rather than queue forever behind a saturated pool

@@ -77,8 +77,11 @@ class PostgresPool:
         raise exc.DisconnectionError("no pooled connection answers")
 
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
-        """Back to the pool; closed instead when `discard` or when it is still inside a transaction."""
-        assert self._pool is not None
+        """Back to the pool; closed instead when `discard`, when it is still inside a transaction, or when the pool
+        was closed (the engine disposed) while it was out."""
+        if self._pool is None:
+            connection.terminate()  # asyncpg's closing pool, waiting for it, takes it back as closed
+            return
         if discard or (not connection.is_closed() and connection.is_in_transaction()):
             connection.terminate()
         elif not connection.is_closed():
@@ -90,15 +93,17 @@ class PostgresPool:
         await pool.release(lease)
 
     async def _open(self) -> asyncpg.Pool:
-        if self._opening is None:
-            self._opening = asyncio.ensure_future(self._create())
+        opening = self._opening
+        if opening is None:
+            opening = self._opening = asyncio.ensure_future(self._create())
         try:
-            self._pool = await asyncio.shield(self._opening)
+            pool = await asyncio.shield(opening)
         except BaseException:
-            if self._opening.done():
+            if opening.done() and self._opening is opening:
                 self._opening = None  # a failed start is tried again by the next request
             raise
-        return self._pool
+        self._pool = pool
+        return pool
 
     async def _create(self) -> asyncpg.Pool:
         args, options = self._dialect.create_connect_args(self._url)

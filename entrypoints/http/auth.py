@@ -1,8 +1,8 @@
 """Who is calling: the shop backend (admin bearer token) or a shopper (HS256 JWT).
 
 Both checks say only yes or no: a missing, wrong, expired or forged credential is the same 401, whatever the
-reason. The same functions serve the Authentication middleware and the idempotency layer (which keys its records by
-caller).
+reason. The Authentication middleware checks them once per request and leaves the caller in the request's state
+for the idempotency layer (which keys its records by caller) and the verified shopper for the handler.
 A shopper JWT on an admin route, or the admin token on a shopper route, is simply a wrong credential: 401.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -32,9 +31,9 @@ ALGORITHMS = ["HS256"]  # pinned: "none", RS256 and every other algorithm are re
 MAX_REFERENCE = 255
 
 
-def bearer_token(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("authorization", "")
-    scheme, _, token = value.partition(" ")
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value; None for any other form."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
@@ -93,34 +92,17 @@ def _shopper_in(claims: dict[str, Any], claim: str) -> Shopper | None:
     return Shopper(reference=reference, email=email if isinstance(email, str) and email else None)
 
 
-# Where a request's verified shopper is kept (the ASGI scope's state, which only the server writes): the
-# idempotency layer and the guard both need it, and the token's signature is checked once per request.
-_VERIFIED_SHOPPER = "hexpay.verified_shopper"
-
-
-def verified_shopper(state: dict[str, Any], headers: Mapping[str, str], settings: Settings) -> Shopper | None:
-    if _VERIFIED_SHOPPER not in state:
-        state[_VERIFIED_SHOPPER] = shopper_of(bearer_token(headers), settings)
-    shopper: Shopper | None = state[_VERIFIED_SHOPPER]
-    return shopper
-
-
-def caller_of(audience: str | None, headers: Mapping[str, str], settings: Settings,
-              state: dict[str, Any] | None = None) -> str | None:
-    """The key an idempotency record is kept under; None when the credential the route needs is not valid."""
-    if audience == ADMIN:
-        return ADMIN if is_admin(bearer_token(headers), settings) else None
-    if audience == SHOPPER:
-        shopper = verified_shopper({} if state is None else state, headers, settings)
-        return f"{SHOPPER}:{shopper.reference}" if shopper else None
-    return PUBLIC
+# What Authentication leaves in the request's state (the ASGI scope's, which only the server writes) for the layers
+# after it: who is calling, as the idempotency layer keys its records, and the verified shopper for the handler.
+_CALLER = "hexpay.caller"
+_SHOPPER = "hexpay.shopper"
 
 
 class Authentication:
     """The credential a route's audience (its `opt["audience"]`) needs, checked before anything else of the route
     runs: the idempotency layer, the body, the handler. So an unauthenticated caller learns nothing from a
     validation error and leaves no idempotency record. A missing or wrong credential is 401 (problem+json, through
-    the app's exception handlers); a shopper's verified identity is kept in the request's state for the handler.
+    the app's exception handlers).
 
     An ASGI middleware rather than Litestar guards: Litestar copies the route handler for every guard it calls
     (about 10 us of CPU per request) and a guard runs later, after the idempotency layer."""
@@ -131,40 +113,38 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
+            state = scope.setdefault("state", {})
             audience = scope["route_handler"].opt.get("audience")
             if audience == SHOPPER:
-                shopper = verified_shopper(scope.setdefault("state", {}), _Authorization(scope),
-                                           self.container.settings())
+                shopper = shopper_of(bearer_token(_authorization(scope)), self.container.settings())
                 if shopper is None:
                     raise Unauthenticated()
-            elif audience == ADMIN and not is_admin(bearer_token(_Authorization(scope)), self.container.settings()):
-                raise Unauthenticated()
+                state[_SHOPPER] = shopper
+                state[_CALLER] = f"{SHOPPER}:{shopper.reference}"
+            elif audience == ADMIN:
+                if not is_admin(bearer_token(_authorization(scope)), self.container.settings()):
+                    raise Unauthenticated()
+                state[_CALLER] = ADMIN
+            else:
+                state[_CALLER] = PUBLIC
         await self.app(scope, receive, send)
 
 
-class _Authorization(Mapping[str, str]):
+def _authorization(scope: Scope) -> str:
     """The request's Authorization header, read from the raw ASGI headers without decoding the others."""
+    for name, value in scope["headers"]:
+        if len(name) == 13 and name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    return ""
 
-    def __init__(self, scope: Scope) -> None:
-        self._value = ""
-        for name, value in scope["headers"]:
-            if len(name) == 13 and name.lower() == b"authorization":
-                self._value = value.decode("latin-1")
-                break
 
-    def __getitem__(self, key: str) -> str:
-        if key != "authorization" or not self._value:
-            raise KeyError(key)
-        return self._value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(("authorization",) if self._value else ())
-
-    def __len__(self) -> int:
-        return 1 if self._value else 0
+def caller_of(scope: Scope) -> str:
+    """Who is calling (the key idempotency records are kept under), as Authentication, which runs first, found."""
+    caller: str = scope["state"][_CALLER]
+    return caller
 
 
 async def provide_shopper(request: ASGIConnection[Any, Any, Any, Any]) -> Shopper:
     """The shopper Authentication verified for this request (only shopper routes ask for it)."""
-    shopper: Shopper = request.scope["state"][_VERIFIED_SHOPPER]
+    shopper: Shopper = request.scope["state"][_SHOPPER]
     return shopper

@@ -72,11 +72,7 @@ class IdempotencyMiddleware:
             await send_problem(send, 400, "validation_error", "Idempotency-Key must be 1-255 characters.",
                                field="Idempotency-Key")
             return
-        audience = scope["route_handler"].opt.get("audience")
-        caller = caller_of(audience, headers, self.container.settings(), scope.setdefault("state", {}))
-        if caller is None:  # the route's guard answers 401; nothing is recorded for an unknown caller
-            await self.app(scope, receive, send)
-            return
+        caller = caller_of(scope)  # Authentication has already refused an unknown caller
         body = await read_body(receive, MAX_BODY_BYTES)
         if body is None:
             await send_problem(send, 413, "payload_too_large", "The request body is larger than 1 MiB.")

@@ -241,3 +241,15 @@ async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(poo
             assert await unit.payments.get("pay_absent") is None
             await unit.payments.add(make.live_payment(f"pay_after_cancel_{n}", order_id=f"ord_{n}"))
             await unit.commit()
+
+
+async def test_a_unit_of_work_still_open_when_the_engine_is_disposed_ends_without_error(postgres_url: str) -> None:
+    """Shutdown while a request holds a connection: disposal waits for it, and its return closes it."""
+    engine = create_engine(postgres_url, pool_size=2, max_overflow=0)
+    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    async with uow.reader() as reader:
+        assert await reader.payments.get("pay_absent") is None
+        disposing = asyncio.create_task(engine.dispose())
+        await asyncio.sleep(0.05)
+        assert not disposing.done()  # asyncpg's pool waits for the connection still out
+    await asyncio.wait_for(disposing, 5)

@@ -126,3 +126,15 @@ async def test_a_bad_credential_is_401_before_the_body_is_read(sqlite_url: str) 
             "Authorization": f"Bearer {mint_token(VICTIM)}", "Content-Type": "application/json",
             "Idempotency-Key": "good-credential"})
         assert answer.status_code == 400, answer.text
+
+
+async def test_the_openapi_document_names_the_credential_each_operation_needs(sqlite_url: str) -> None:
+    async with shop(sqlite_url) as found:
+        schema = (await found.api.http.get("/schema/openapi.json")).json()
+    needs = {(method, path): operation.get("security") for path, item in schema["paths"].items()
+             for method, operation in item.items() if isinstance(operation, dict)}
+    assert needs[("post", "/api/v1/admin/orders")] == [{"admin": []}]
+    assert needs[("post", "/api/store/payments/intent")] == [{"shopper": []}]
+    assert needs[("post", "/api/store/payments/callback/{gateway}")] is None  # signed, not a bearer credential
+    schemes = {name for security in needs.values() for entry in security or [] for name in entry}
+    assert schemes == set(schema["components"]["securitySchemes"]) == {"admin", "shopper"}
