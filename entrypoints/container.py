@@ -9,7 +9,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.gateway_registry import EntryPointGatewayRegistry
 from adapters.ids import SortableIdGenerator
 from adapters.sandbox import SandboxNetwork
@@ -50,7 +50,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(SortableIdGenerator)
-    secret_box = providers.Singleton(FernetSecretBox, keys=providers.Callable(list, settings.provided.secret_keys))
+    secret_box = providers.Singleton(AeadSecretBox, keys=providers.Callable(list, settings.provided.secret_keys))
 
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine=engine, secret_box=secret_box)

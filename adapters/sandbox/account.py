@@ -8,13 +8,13 @@ intent, back in requires_payment_method, as Stripe's 402 does.
 from __future__ import annotations
 
 import secrets
-import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.sandbox.errors import SandboxApiError, invalid_request, no_such, unexpected_state
 from adapters.sandbox.idempotency import IdempotencyCache
+from adapters.sandbox.randomness import random_letters
 from adapters.sandbox.records import (
     SandboxCharge,
     SandboxCustomer,
@@ -42,7 +42,7 @@ from adapters.sandbox.vault import PaymentMethodVault
 from domain.money import Money
 
 ApiObject = dict[str, Any]
-_SECRET_ALPHABET = string.ascii_letters + string.digits
+
 
 REFUND_FAILURE_REASON = "expired_or_canceled_card"
 AUTHENTICATION_FAILED = (
@@ -216,7 +216,7 @@ class SandboxAccount:
                 customer=owner.id if owner else None, description=description, metadata=dict(metadata or {}),
                 setup_future_usage=setup_future_usage, return_url=return_url,
             )
-            intent.client_secret = f"{intent.id}_secret_{''.join(secrets.choice(_SECRET_ALPHABET) for _ in range(25))}"
+            intent.client_secret = f"{intent.id}_secret_{random_letters(25)}"
             if method is not None:
                 check_usable(method, intent)
                 intent.payment_method, intent.status = method.id, "requires_confirmation"

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
-import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from adapters.sandbox.account import SandboxAccount, Surroundings
 from adapters.sandbox.errors import SandboxApiError, no_such
+from adapters.sandbox.randomness import random_letters
 from adapters.sandbox.vault import PaymentMethodVault
 from adapters.sandbox.webhooks import SignedWebhook, WebhookOutbox, WebhookSender
 
@@ -33,14 +32,11 @@ R = TypeVar("R")
 
 # The API version the events claim: the one stripe-python 16.1 pins, which the Stripe adapter speaks.
 API_VERSION = "2026-10-28.endive"
-_ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def random_stripe_id(prefix: str) -> str:
     """An id shaped like Stripe's (pi_3Q...), random so ids never repeat across restarts of the process."""
-    # One read of the system's randomness, not one per character (24 reads cost 30 us per id). 256 is not a
-    # multiple of 62, so the letters are very slightly uneven: still about 140 random bits, ids never repeat.
-    return f"{prefix}_{''.join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in secrets.token_bytes(24))}"
+    return f"{prefix}_{random_letters(24)}"  # about 140 random bits
 
 
 def _per_account(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -41,7 +41,7 @@ def _raw_rows(engine: AsyncEngine) -> Callable[[str], Awaitable[list[str]]]:
 
 async def sql_store(name: str, url: str) -> AsyncIterator[StoreUnderTest]:
     engine = create_engine(url)
-    box = FernetSecretBox([FernetSecretBox.generate_key()])
+    box = AeadSecretBox([AeadSecretBox.generate_key()])
     try:
         yield StoreUnderTest(name, SqlAlchemyUnitOfWorkFactory(engine, box), _raw_rows(engine))
     finally:

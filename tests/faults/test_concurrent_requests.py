@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from cryptography.fernet import Fernet
 
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.use_cases.payment_methods import ListPaymentMethods, SavePaymentMethod, SavePaymentMethodCommand
 from tests.fakes.measurements import Measure
@@ -23,7 +23,7 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[FaultWorld]:
         return
     engine = create_engine(request.getfixturevalue("postgres_url"))
     try:
-        yield await make_world(SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([Fernet.generate_key().decode()])))
+        yield await make_world(SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([Fernet.generate_key().decode()])))
     finally:
         await engine.dispose()
 

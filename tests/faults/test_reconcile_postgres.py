@@ -10,7 +10,7 @@ from datetime import timedelta
 from cryptography.fernet import Fernet
 
 from adapters.clock import FixedClock
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.gateway_registry import EntryPointGatewayRegistry
 from adapters.ids import SortableIdGenerator
 from adapters.sandbox import SandboxNetwork, SandboxPaymentGateway
@@ -41,7 +41,7 @@ async def test_reconcilers_at_once_on_postgres_take_disjoint_batches_and_change_
     engine = create_engine(postgres_url)
     try:
         clock, ids = FixedClock(), SortableIdGenerator()
-        uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([Fernet.generate_key().decode()]))
+        uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([Fernet.generate_key().decode()]))
         network = SandboxNetwork(now=clock.now, later_after=None)
         plan = FaultPlan()
         registry = EntryPointGatewayRegistry()

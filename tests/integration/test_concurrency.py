@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWork, SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import InboxEntry
 from domain.errors import ConcurrentUpdate, DuplicateRecord
@@ -37,7 +37,7 @@ WRITERS = 60
 async def uow(postgres_url: str) -> AsyncIterator[SqlAlchemyUnitOfWorkFactory]:
     engine = create_engine(postgres_url, pool_size=25, max_overflow=5)
     try:
-        yield SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+        yield SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
     finally:
         await engine.dispose()
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import IdempotencyRecord
 from tests.contract import aggregates as make
@@ -35,7 +35,7 @@ async def _backend(engine: AsyncEngine) -> int:
 
 def _unit_of_work_backend(engine: AsyncEngine) -> Callable[[], Awaitable[int]]:
     """The server process behind the connection a unit of work gets (the asyncpg pool)."""
-    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
 
     async def backend() -> int:
         async with uow.reader() as reader:
@@ -70,7 +70,7 @@ async def test_a_connection_idle_past_the_threshold_is_pinged_first(postgres_url
     engine = create_engine(postgres_url, idle_before_ping=0.2, pool_size=1, max_overflow=0)
     sent: list[str] = []
     try:
-        uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+        uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
         async with uow.reader() as reader:
             connection = reader._current().session._connection  # type: ignore[attr-defined]
             connection.add_query_logger(lambda record: sent.append(record.query.strip()))
@@ -88,7 +88,7 @@ async def test_a_connection_idle_past_the_threshold_is_pinged_first(postgres_url
 
 async def test_a_unit_of_work_waits_for_a_connection_at_most_the_pool_timeout(postgres_url: str) -> None:
     engine = create_engine(postgres_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
     try:
         async with uow.reader() as holding:
             await holding.payments.get("pay_absent")
@@ -133,7 +133,7 @@ class OnePooledConnection:
 @pytest.fixture
 async def pool(postgres_url: str) -> AsyncIterator[OnePooledConnection]:
     engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    box = FernetSecretBox([FernetSecretBox.generate_key()])
+    box = AeadSecretBox([AeadSecretBox.generate_key()])
     one = OnePooledConnection(engine, SqlAlchemyUnitOfWorkFactory(engine, box))
     async with one.uow.reader() as reader:  # the pool's one connection, which every unit of work gets
         connection = reader._current().session._connection  # type: ignore[attr-defined]
@@ -246,7 +246,7 @@ async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(poo
 async def test_a_unit_of_work_still_open_when_the_engine_is_disposed_ends_without_error(postgres_url: str) -> None:
     """Shutdown while a request holds a connection: disposal waits for it, and its return closes it."""
     engine = create_engine(postgres_url, pool_size=2, max_overflow=0)
-    uow = SqlAlchemyUnitOfWorkFactory(engine, FernetSecretBox([FernetSecretBox.generate_key()]))
+    uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
     async with uow.reader() as reader:
         assert await reader.payments.get("pay_absent") is None
         disposing = asyncio.create_task(engine.dispose())

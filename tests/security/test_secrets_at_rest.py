@@ -1,4 +1,4 @@
-"""Gateway credentials are sealed at rest (Fernet: AES-CBC + HMAC, key from HEXPAY_SECRET_KEY), on SQLite and
+"""Gateway credentials are sealed at rest (AES-256-GCM-SIV, key from HEXPAY_SECRET_KEY), on SQLite and
 Postgres; rotation opens old rows with old keys, seals new writes with the new one, and `hexpay secrets rotate`
 re-seals everything (credentials, payments' client secrets) so the old key can go."""
 
@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from adapters.crypto import FernetSecretBox
+from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import create_engine
 from adapters.sqlalchemy.tables import gateway_accounts, idempotency_keys, payments
 from application.ports.repositories import IdempotencyRecord
@@ -76,7 +76,7 @@ async def raw_client_secrets(database_url: str) -> list[str]:
 
 def opens_with(token: str, key: str) -> str | None:
     try:
-        return FernetSecretBox([key]).open(token)
+        return AeadSecretBox([key]).open(token)
     except ValueError:
         return None
 
