@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 
 from adapters.sqlalchemy import upgrade_to_head
-from bench import capture, naming, plan, procstat, report, scenarios, target, templates
+from bench import capture, naming, plan, procstat, profiling, report, scenarios, target, templates
 from bench.inprocess import in_process_hexpay
 from bench.load import Job, Result, raw_request
 from bench.measure import Measurement, window
@@ -44,6 +44,7 @@ from bench.systems import ROOT, Server, pgbench
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
+PROFILES = RESULTS / "profiles"
 SCRIPTS = BENCH / "pgbench"
 # First guesses of each system's rate (req/s), to size the pools of the first window; then the last window's rate.
 GUESS = {"pgbench": 4000.0, "bare": 2500.0, "hexpay": 600.0}
@@ -63,6 +64,7 @@ class Options:
     systems: tuple[str, ...] = ("pgbench", "bare", "hexpay")
     keep: bool = False
     label: str = "bench"
+    profile: bool = False  # py-spy on the server over each measured window (bench/profiling.py)
     setup_customers: int = 200  # customers a hexpay server sets up (a saved card each) before create_payment
 
 
@@ -80,6 +82,8 @@ class Context:
     rates: dict[tuple[str, str], float] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     results: list[Measurement] = field(default_factory=list)
+    measuring: str = ""  # "<system>-<scenario>" of the windows being run: names their profiles
+    profiled: Counter[str] = field(default_factory=Counter)
 
     def token(self, reference: str) -> str:
         token = self.tokens.get(reference)
@@ -124,8 +128,13 @@ async def http_window(ctx: Context, server: Server, requests: list[bytes], secon
     if measured:
         await asyncio.sleep(margin)
         m0, s0, c0 = ctx.watch.mark(), server.cpu(), procstat.cpu_seconds(client.pid)
+        recording = await _profile(ctx, server, seconds) if ctx.options.profile else None
         await asyncio.sleep(seconds)
         m1, s1, c1 = ctx.watch.mark(), server.cpu(), procstat.cpu_seconds(client.pid)
+        if recording is not None:
+            written = await profiling.finish(recording)
+            where = written.relative_to(ROOT) if written else f"py-spy failed, see {recording.summary}"
+            log(f"  profile: {where}")
     await client.wait()
     result: Result = pickle.loads(result_path.read_bytes())
     job_path.unlink()
@@ -139,6 +148,12 @@ async def http_window(ctx: Context, server: Server, requests: list[bytes], secon
         stats = window([o.ended - o.sent for o in inside], span, s1 - s0, postgres,
                        None if c0 is None or c1 is None else c1 - c0, dict(statuses), born, result.exhausted)
     return stats, result
+
+
+async def _profile(ctx: Context, server: Server, seconds: float) -> profiling.Recording:
+    ctx.profiled[ctx.measuring] += 1
+    name = f"{ctx.measuring}-{ctx.profiled[ctx.measuring]}"
+    return await profiling.start(server.workers_pids(), seconds, PROFILES, name)
 
 
 def statuses_of(result: Result) -> dict[str, int]:
@@ -535,6 +550,7 @@ async def measure_http(ctx: Context, system: str, repeats: int, workers: int, na
         driver = HttpScenarios(ctx, system, server, repeats)
         for name in names:
             log(f"{system} ({workers} worker{'s' * (workers > 1)}) {name}")
+            ctx.measuring = f"{system}-{name}"
             if name in ("list_payment_methods", "get_payment"):
                 await driver.reads(name)
             else:
@@ -654,6 +670,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--level", type=int, help="paid orders in the history for the side-by-side run")
     parser.add_argument("--no-curve", action="store_true", help="skip the cost curve")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy on the servers over each measured window: stacks and a summary in "
+                             "bench/results/profiles/ (the window's numbers are then not comparable)")
     args = parser.parse_args(argv)
     options = Options()
     if args.smoke:
@@ -676,6 +695,10 @@ def parse(argv: list[str] | None = None) -> Options:
     if args.with_1m:
         options.curve = (*options.curve, 1_000_000)
     options.keep = args.keep
+    if args.profile:
+        if profiling.executable() is None:
+            parser.error("--profile needs py-spy on the PATH (it is in the dev dependencies: make install)")
+        options.profile = True
     if "confirm_payment" in options.scenarios and "create_payment" not in options.scenarios:
         options.scenarios = ("create_payment", *options.scenarios)
     return options
