@@ -6,7 +6,6 @@ client_secret stays out of every repr.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +86,7 @@ class SandboxPaymentMethod:
             "display_brand": self.card.brand,
             "exp_month": self.exp_month,
             "exp_year": self.exp_year,
-            # Stable per card number, like Stripe's, without revealing it.
-            "fingerprint": hashlib.sha256(self.card.number.encode()).hexdigest()[:16],
+            "fingerprint": self.card.fingerprint,
             "funding": self.card.funding,
             "generated_from": None,
             "last4": self.card.last4,
