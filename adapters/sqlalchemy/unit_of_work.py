@@ -84,6 +84,7 @@ _REPOSITORIES: dict[str, Callable[[Callable[[], SqlTransaction], SecretBox], Any
 class SqlAlchemyUnitOfWork:
     # Each repository is made when first used (a request opens up to five units of work and each uses one to
     # three of the nine: making all nine every time was 1.5% of a payment's CPU), then kept as an attribute.
+    # The annotations are the UnitOfWork port's, restated for the type checker: the attributes are set late.
     customers: CustomerRepository
     gateway_accounts: GatewayAccountRepository
     payment_methods: PaymentMethodRepository
