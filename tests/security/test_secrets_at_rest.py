@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from adapters.crypto import AeadSecretBox
+from adapters.crypto import TOKEN_PREFIX, AeadSecretBox, derive_fernet_key
 from adapters.sqlalchemy import create_engine
 from adapters.sqlalchemy.tables import gateway_accounts, idempotency_keys, payments
 from application.ports.repositories import IdempotencyRecord
@@ -165,6 +165,57 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
         await after.engine().dispose()
     measure("rotation", database=database_url.split(":", 1)[0], accounts_resealed=len(rows),
             cli=said.strip())
+
+
+async def seal_as_fernet_did(database_url: str, key: str, client_secret: str) -> None:
+    """Rewrite the sealed columns the way hexpay sealed them before AES-256-GCM-SIV: Fernet tokens."""
+    fernet = Fernet(derive_fernet_key(key))
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(update(gateway_accounts).values(
+                secret_key_sealed=fernet.encrypt(SECRET_KEY.encode()).decode(),
+                webhook_secret_sealed=fernet.encrypt(WEBHOOK_SECRET.encode()).decode()))
+            await connection.execute(update(payments).values(
+                client_secret_sealed=fernet.encrypt(client_secret.encode()).decode()))
+    finally:
+        await engine.dispose()
+
+
+async def test_rows_sealed_by_fernet_before_still_open_and_rotate_moves_them_over(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    measure: Measure,
+) -> None:
+    key = AeadSecretBox.generate_key()
+    container = container_with(database_url, key)
+    try:
+        account_id = await register(container, "Sealed by Fernet")
+        paying = await open_payment(container, account_id)
+    finally:
+        await container.engine().dispose()
+    assert paying.client_secret is not None
+    await seal_as_fernet_did(database_url, key, paying.client_secret)
+    [row] = await raw_rows(database_url)
+    assert row["secret_key_sealed"].startswith("gAAAAA")  # as an earlier version left it
+
+    upgraded = container_with(database_url, key)  # a new process, nothing remembered
+    try:
+        assert (await upgraded.get_gateway()(account_id)).credentials.secret_key.reveal() == SECRET_KEY
+        assert (await upgraded.get_payment()(paying.id)).client_secret == paying.client_secret
+    finally:
+        await upgraded.engine().dispose()
+
+    for name, value in cli_environment(database_url, key, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    await asyncio.to_thread(main, ["secrets", "rotate"])
+    said = capsys.readouterr().out
+    [row] = await raw_rows(database_url)
+    [sealed_client_secret] = await raw_client_secrets(database_url)
+    tokens = (row["secret_key_sealed"], row["webhook_secret_sealed"], sealed_client_secret)
+    assert all(token.startswith(TOKEN_PREFIX) for token in tokens), tokens
+    assert opens_with(row["webhook_secret_sealed"], key) == WEBHOOK_SECRET
+    assert opens_with(sealed_client_secret, key) == paying.client_secret
+    measure("fernet rows moved over", database=database_url.split(":", 1)[0], cli=said.strip())
 
 
 def cli_environment(database_url: str, keys: str, var_dir: Path) -> dict[str, str]:
