@@ -65,6 +65,24 @@ async def open_payment(container: Container, account_id: str) -> Payment:
     return intent.payment
 
 
+async def account_and_payment(database_url: str, name: str, *keys: str) -> tuple[str, Payment]:
+    """A gateway account and a payment with its intent open, written by a process that then ends."""
+    container = container_with(database_url, *keys)
+    try:
+        account_id = await register(container, name)
+        return account_id, await open_payment(container, account_id)
+    finally:
+        await container.engine().dispose()
+
+
+async def rotate_by_cli(database_url: str, keys: str, var_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str]) -> str:
+    for name, value in cli_environment(database_url, keys, var_dir).items():
+        monkeypatch.setenv(name, value)
+    await asyncio.to_thread(main, ["secrets", "rotate"])  # the CLI runs its own event loop
+    return capsys.readouterr().out
+
+
 async def raw_client_secrets(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     try:
@@ -116,12 +134,7 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
     measure: Measure,
 ) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    before = container_with(database_url, old)
-    try:
-        first = await register(before, "Before rotation")
-        paying = await open_payment(before, first)
-    finally:
-        await before.engine().dispose()
+    first, paying = await account_and_payment(database_url, "Before rotation", old)
 
     rotating = container_with(database_url, new, old)  # the new key first: it seals; both open
     try:
@@ -143,10 +156,7 @@ async def test_rotation_old_keys_open_new_writes_use_the_new_key_and_rotate_rese
     finally:
         await only_new.engine().dispose()
 
-    for name, value in cli_environment(database_url, f"{new},{old}", tmp_path).items():
-        monkeypatch.setenv(name, value)
-    await asyncio.to_thread(main, ["secrets", "rotate"])  # the CLI runs its own event loop
-    said = capsys.readouterr().out
+    said = await rotate_by_cli(database_url, f"{new},{old}", tmp_path, monkeypatch, capsys)
     assert "re-sealed the credentials of 2 gateway account(s) and the client secrets of 1 payment(s)" in said
 
     rows = {row["id"]: row for row in await raw_rows(database_url)}
@@ -187,12 +197,7 @@ async def test_rows_sealed_by_fernet_before_still_open_and_rotate_moves_them_ove
     measure: Measure,
 ) -> None:
     key = AeadSecretBox.generate_key()
-    container = container_with(database_url, key)
-    try:
-        account_id = await register(container, "Sealed by Fernet")
-        paying = await open_payment(container, account_id)
-    finally:
-        await container.engine().dispose()
+    account_id, paying = await account_and_payment(database_url, "Sealed by Fernet", key)
     assert paying.client_secret is not None
     await seal_as_fernet_did(database_url, key, paying.client_secret)
     [row] = await raw_rows(database_url)
@@ -205,10 +210,7 @@ async def test_rows_sealed_by_fernet_before_still_open_and_rotate_moves_them_ove
     finally:
         await upgraded.engine().dispose()
 
-    for name, value in cli_environment(database_url, key, tmp_path).items():
-        monkeypatch.setenv(name, value)
-    await asyncio.to_thread(main, ["secrets", "rotate"])
-    said = capsys.readouterr().out
+    said = await rotate_by_cli(database_url, key, tmp_path, monkeypatch, capsys)
     [row] = await raw_rows(database_url)
     [sealed_client_secret] = await raw_client_secrets(database_url)
     tokens = (row["secret_key_sealed"], row["webhook_secret_sealed"], sealed_client_secret)
