@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy domain application hexpay_testing
+	$(BIN)/mypy domain application adapters entrypoints bench hexpay_testing
 
 importlint: install
 	$(BIN)/lint-imports

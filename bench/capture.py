@@ -20,10 +20,10 @@ def _key() -> str:
 
 
 async def _send(hexpay: InProcessHexpay, request: Any, *, record: bool) -> Recorded:
-    call = hexpay.record if record else hexpay.call
     kwargs = {"headers": request.headers, "content": request.body or None}
-    result = await call(request.method, request.path, **kwargs)
-    return result if record else Recorded(result, [], 0.0)
+    if record:
+        return await hexpay.record(request.method, request.path, **kwargs)
+    return Recorded(await hexpay.call(request.method, request.path, **kwargs), [], 0.0)
 
 
 async def record_all(hexpay: InProcessHexpay, templates: Templates, seeder: Seeder,

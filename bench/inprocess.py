@@ -90,10 +90,10 @@ def _install_hooks() -> None:
         log.append(Statement("many", command, args))
         return await many(self, command, args, **kwargs)
 
-    PreparedStatement.fetch = traced_fetch  # type: ignore[method-assign]
-    asyncpg.Connection.execute = traced_execute  # type: ignore[method-assign]
-    asyncpg.Connection._execute = traced_run  # type: ignore[method-assign]
-    asyncpg.Connection.executemany = traced_many  # type: ignore[method-assign]
+    PreparedStatement.fetch = traced_fetch
+    asyncpg.Connection.execute = traced_execute
+    asyncpg.Connection._execute = traced_run
+    asyncpg.Connection.executemany = traced_many
 
 
 @dataclass
@@ -169,7 +169,9 @@ async def in_process_hexpay(database_url: str, secrets: BenchSecrets) -> AsyncIt
         SandboxNetwork, public_base_url=settings.public_base_url, deliver=None, later_after=None))
     app = create_app(container)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        # Litestar's ASGI signature is narrower than the one httpx declares; the app is a plain ASGI callable.
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield InProcessHexpay(container, http, secrets)
     finally:
         await container.engine().dispose()

@@ -532,7 +532,8 @@ class PgbenchScenarios:
 def groups_of(options: Options) -> list[tuple[int, list[str]]]:
     """Scenarios by the workers they run on: the sandbox keeps a customer's card and intents in the worker that
     made them, so create_payment and confirm_payment run on one."""
-    groups = [(1, [s for s in ("create_payment", "confirm_payment") if s in options.scenarios]),
+    groups: list[tuple[int, list[str]]] = [
+              (1, [s for s in ("create_payment", "confirm_payment") if s in options.scenarios]),
               (options.workers, [s for s in ("webhook", "list_payment_methods", "get_payment")
                                  if s in options.scenarios])]
     if options.workers == 1:  # one server for every scenario

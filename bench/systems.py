@@ -118,7 +118,7 @@ async def pgbench(scripts: list[tuple[Path, int]], variables: dict[str, int], *,
     process = await asyncio.create_subprocess_exec(*command, env={**os.environ, **env}, cwd=workdir,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     if callable(on_start):
-        await on_start(process.pid, started)  # type: ignore[misc]
+        await on_start(process.pid, started)
     out, err = await process.communicate()
     return PgbenchRun(started, process.returncode or 0, (err or b"").decode() + (out or b"").decode(),
                       _transactions(workdir, prefix.name))

@@ -8,8 +8,12 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from entrypoints.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from domain.gateway_account import GatewayAccount
 
 
 def _settings() -> Settings:
@@ -83,7 +87,7 @@ through the same with curl. The first call:
     cmd_serve(args)
 
 
-async def _ensure_sandbox_gateway():  # type: ignore[no-untyped-def]
+async def _ensure_sandbox_gateway() -> GatewayAccount:
     from application.use_cases.gateway_accounts import RegisterGatewayAccountCommand
     from entrypoints.container import Container
 

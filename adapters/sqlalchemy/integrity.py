@@ -64,7 +64,7 @@ _PARTIAL_INDEX_COLUMNS = {"payments": {"status"}, "payment_methods": {"is_defaul
 
 
 def _guarded() -> dict[str, tuple[str, ...]]:
-    guarded: dict[str, set[str]] = {}
+    guarded: dict[str, tuple[str, ...]] = {}
     for table in metadata.tables.values():
         columns = set(_PARTIAL_INDEX_COLUMNS.get(table.name, ()))
         for constraint in table.constraints:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import mapping
@@ -38,7 +38,7 @@ def _paged(query: Select[Any], table: Table, after: bool, limited: bool, newest_
     parameters (:after_id, :page_limit), so every page runs the same prepared statement."""
     if after:
         anchor = select(table.c.created_at).where(table.c.id == bindparam("after_id")).scalar_subquery()
-        after_id = bindparam("after_id")
+        after_id: BindParameter[Any] = bindparam("after_id")
         if newest_first:
             query = query.where(or_(table.c.created_at < anchor,
                                     and_(table.c.created_at == anchor, table.c.id < after_id)))
