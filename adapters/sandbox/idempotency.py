@@ -3,10 +3,13 @@
 As at Stripe: a key names one request for 24 hours; reusing it with other parameters (or on another endpoint) is
 an idempotency_error; a card decline is an answer and is replayed too, whereas a request refused before it began
 (a validation error, an unknown object) saves nothing, so it can be corrected and sent again with the same key.
+Answers older than a key's lifetime are dropped as new ones come (oldest first), so a sandbox that runs for days
+keeps one day of answers, not every answer it ever gave.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +38,23 @@ _answer = msgspec.json.Encoder()
 
 class IdempotencyCache:
     def __init__(self) -> None:
-        self._answers: dict[str, _Answer] = {}
+        # In the order they were saved, the oldest first (an OrderedDict: taking from the front is O(1) however
+        # many were taken before, where a dict would rescan the removed ones).
+        self._answers: OrderedDict[str, _Answer] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def _forget_expired(self, now: int) -> None:
+        while self._answers:
+            oldest = next(iter(self._answers.values()))
+            if now - oldest.saved_at <= KEY_LIFETIME_SECONDS:
+                return
+            self._answers.popitem(last=False)
+
+    def _save(self, key: str, answer: _Answer) -> None:
+        self._answers.pop(key, None)  # a key saved again goes to the back, with its new time
+        self._answers[key] = answer
 
     def run(
         self,
@@ -51,9 +70,10 @@ class IdempotencyCache:
             raise SandboxApiError(400, "invalid_request_error", "Idempotency-Key must be 1-255 characters.",
                                   code="idempotency_key_invalid")
         fingerprint = _fingerprint.encode([operation, params])
+        self._forget_expired(now)
         answer = self._answers.get(key)
         if answer is not None and now - answer.saved_at > KEY_LIFETIME_SECONDS:
-            answer = None
+            answer = None  # saved out of order (the clock went back) and expired since
         if answer is not None:
             if answer.fingerprint != fingerprint:
                 raise idempotency_error(key)
@@ -64,7 +84,7 @@ class IdempotencyCache:
             result = perform()
         except SandboxApiError as error:
             if error.type == "card_error":
-                self._answers[key] = _Answer(fingerprint, now, None, error.clone())
+                self._save(key, _Answer(fingerprint, now, None, error.clone()))
             raise
-        self._answers[key] = _Answer(fingerprint, now, _answer.encode(result), None)
+        self._save(key, _Answer(fingerprint, now, _answer.encode(result), None))
         return result

@@ -8,6 +8,7 @@ import pytest
 
 from adapters.clock import FixedClock
 from adapters.sandbox import SandboxApiError, SandboxNetwork, SandboxPaymentGateway
+from adapters.sandbox.idempotency import KEY_LIFETIME_SECONDS, IdempotencyCache
 from application.ports.gateway import CreatePaymentRequest
 from domain.errors import InvalidGatewayRequest
 from domain.money import Money
@@ -134,3 +135,18 @@ async def test_the_gateway_reports_a_reused_key_as_an_invalid_request(gateway: S
                                  capture_method=CaptureMethod.MANUAL)
     with pytest.raises(InvalidGatewayRequest, match="same parameters"):
         await gateway.create_payment(other, "pay_1:create")
+
+
+def test_answers_older_than_a_day_are_dropped_oldest_first() -> None:
+    cache = IdempotencyCache()
+    day = KEY_LIFETIME_SECONDS
+    for key, saved_at in (("a", 0), ("b", 10), ("c", 20)):
+        cache.run(key, "POST /v1/x", {"n": key}, saved_at, lambda key=key: {"id": key})  # type: ignore[misc]
+    assert len(cache) == 3
+    cache.run("d", "POST /v1/x", {"n": "d"}, day + 15, lambda: {"id": "d"})
+    assert len(cache) == 2  # a (saved at 0) and b (10) are over a day old at day + 15: gone; c (20) and d kept
+    assert cache.run("c", "POST /v1/x", {"n": "c"}, day + 15, lambda: {"id": "new"}) == {"id": "c"}
+    # A key whose answer expired runs afresh and is kept from then on, at the back.
+    assert cache.run("a", "POST /v1/x", {"n": "other"}, day + 16, lambda: {"id": "a2"}) == {"id": "a2"}
+    assert cache.run("a", "POST /v1/x", {"n": "other"}, 2 * day, lambda: {"id": "a3"}) == {"id": "a2"}
+    assert len(cache) == 2  # c (20) is over a day old at 2 * day: gone; d (day + 15) and a (day + 16) stay
