@@ -22,13 +22,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 IDLE_BEFORE_PING_S = 10.0
 
 
-def _json_text(document: Any) -> str:
+def json_text(document: Any) -> str:
+    """A JSON column's value as text, by msgspec (the engines' serializer, and the outbox's documents)."""
     return msgspec.json.encode(document).decode()
 
 
 # JSON columns (metadata, outbox documents, gateway snapshots) written and read by msgspec: a third of the json
 # module's time, the same values back.
-_JSON = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+_JSON = {"json_serializer": json_text, "json_deserializer": msgspec.json.decode}
 
 
 def async_url(url: str | URL) -> URL:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import msgspec
 from sqlalchemy import ARRAY, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, open_session
+from adapters.sqlalchemy.engine import json_text
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
 from adapters.sqlalchemy.repositories import (
@@ -54,10 +53,6 @@ _OUTBOX_INSERT_IN_COMMIT_ORDER = text(
 )
 
 
-def _json(document: dict[str, Any]) -> str:
-    return msgspec.json.encode(document).decode()
-
-
 def pending_events(aggregate: Any) -> list[DomainEvent]:
     """The aggregate's new events, its children's moved onto it first (cleared only once the commit succeeded)."""
     if not hasattr(aggregate, "events"):
@@ -67,34 +62,7 @@ def pending_events(aggregate: Any) -> list[DomainEvent]:
     return list(aggregate.events)
 
 
-# How each repository is made from a unit of work's transaction source and secret box.
-_REPOSITORIES: dict[str, Callable[[Callable[[], SqlTransaction], SecretBox], Any]] = {
-    "customers": lambda tx, _: SqlAlchemyCustomerRepository(tx),
-    "gateway_accounts": lambda tx, _: SqlAlchemyGatewayAccountRepository(tx),
-    "payment_methods": lambda tx, _: SqlAlchemyPaymentMethodRepository(tx),
-    "orders": lambda tx, _: SqlAlchemyOrderRepository(tx),
-    "invoices": lambda tx, _: SqlAlchemyInvoiceRepository(tx),
-    "payments": lambda tx, _: SqlAlchemyPaymentRepository(tx),
-    "webhook_inbox": lambda tx, _: SqlAlchemyWebhookInbox(tx),
-    "events": lambda tx, _: SqlAlchemyEventFeed(tx),
-    "idempotency": SqlAlchemyIdempotencyRecords,
-}
-
-
 class SqlAlchemyUnitOfWork:
-    # Each repository is made when first used (a request opens up to five units of work and each uses one to
-    # three of the nine: making all nine every time was 1.5% of a payment's CPU), then kept as an attribute.
-    # The annotations are the UnitOfWork port's, restated for the type checker: the attributes are set late.
-    customers: CustomerRepository
-    gateway_accounts: GatewayAccountRepository
-    payment_methods: PaymentMethodRepository
-    orders: OrderRepository
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    webhook_inbox: WebhookInbox
-    events: EventFeed
-    idempotency: IdempotencyRecords
-
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False,
                  autocommit: bool = False) -> None:
         self._engine = engine
@@ -103,15 +71,15 @@ class SqlAlchemyUnitOfWork:
         self._autocommit = autocommit
         self._connection: Session | None = None
         self._transaction: SqlTransaction | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        """Only called for an attribute not set yet: a repository's first use."""
-        make = _REPOSITORIES.get(name)
-        if make is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        repository = make(self._current, self._box)
-        setattr(self, name, repository)
-        return repository
+        self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
+        self.gateway_accounts: GatewayAccountRepository = SqlAlchemyGatewayAccountRepository(self._current)
+        self.payment_methods: PaymentMethodRepository = SqlAlchemyPaymentMethodRepository(self._current)
+        self.orders: OrderRepository = SqlAlchemyOrderRepository(self._current)
+        self.invoices: InvoiceRepository = SqlAlchemyInvoiceRepository(self._current)
+        self.payments: PaymentRepository = SqlAlchemyPaymentRepository(self._current)
+        self.webhook_inbox: WebhookInbox = SqlAlchemyWebhookInbox(self._current)
+        self.events: EventFeed = SqlAlchemyEventFeed(self._current)
+        self.idempotency: IdempotencyRecords = SqlAlchemyIdempotencyRecords(self._current, self._box)
 
     def _current(self) -> SqlTransaction:
         if self._transaction is None:
@@ -160,7 +128,7 @@ class SqlAlchemyUnitOfWork:
         if transaction.is_postgres:
             await transaction.execute(_OUTBOX_INSERT_IN_COMMIT_ORDER, {
                 "types": [e.type for e in events], "occurred": [e.occurred_at for e in events],
-                "documents": [_json(e.data()) for e in events]})
+                "documents": [json_text(e.data()) for e in events]})
             return
         await transaction.execute(insert_into(outbox), [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events
