@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import Parameter
 
 from application.use_cases.event_feed import MAX_PAGE, ListEvents
-from entrypoints.http.auth import ADMIN
+from entrypoints.http.controllers._audience import AdminController
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.events import EventList, event_list
@@ -16,11 +16,8 @@ from entrypoints.http.schemas.events import EventList, event_list
 CURSOR = r"^[0-9]{1,18}$"
 
 
-class AdminEventsController(Controller):
+class AdminEventsController(AdminController):
     path = "/api/v1/admin/events"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @get("/", summary="Domain events after a cursor", responses=ADMIN_ERRORS)
     async def list_after(

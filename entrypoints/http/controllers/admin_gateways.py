@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from litestar import get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.gateway_accounts import (
@@ -11,7 +11,7 @@ from application.use_cases.gateway_accounts import (
     RegisterGatewayAccount,
     UpdateGatewayAccount,
 )
-from entrypoints.http.auth import ADMIN
+from entrypoints.http.controllers._audience import AdminController
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
@@ -26,11 +26,8 @@ from entrypoints.http.schemas.gateways import (
 )
 
 
-class AdminGatewaysController(Controller):
+class AdminGatewaysController(AdminController):
     path = "/api/v1/admin/gateways"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @post("/", status_code=201, summary="Register a gateway account", responses=ADMIN_ERRORS)
     async def register(

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import FromPath
 
 from application.use_cases.invoices import GetInvoice, MarkInvoiceUncollectible, VoidInvoice
-from entrypoints.http.auth import ADMIN
+from entrypoints.http.controllers._audience import AdminController
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.orders import InvoiceOut, invoice_out
 
 
-class AdminInvoicesController(Controller):
+class AdminInvoicesController(AdminController):
     path = "/api/v1/admin/invoices"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @get("/{invoice_id:str}", summary="Get an invoice", responses=ADMIN_ERRORS)
     async def get_one(self, invoice_id: FromPath[str], get_invoice: Injected[GetInvoice]) -> InvoiceOut:

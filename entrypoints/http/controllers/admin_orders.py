@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.orders import CancelOrder, CreateOrder, GetOrder
-from entrypoints.http.auth import ADMIN
+from entrypoints.http.controllers._audience import AdminController
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.orders import OrderIn, OrderOut, create_command, order_out
 
 
-class AdminOrdersController(Controller):
+class AdminOrdersController(AdminController):
     path = "/api/v1/admin/orders"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @post("/", status_code=201, summary="Create an order and open its invoice", responses=ADMIN_ERRORS)
     async def create(self, data: JSONBody[OrderIn], create_order: Injected[CreateOrder]) -> OrderOut:

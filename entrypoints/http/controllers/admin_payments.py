@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from application.use_cases.payments import CancelPayment, CapturePayment, GetPayment
 from application.use_cases.reconcile import Reconcile
 from application.use_cases.refunds import RefundPayment
-from entrypoints.http.auth import ADMIN
+from entrypoints.http.controllers._audience import AdminController
 from entrypoints.http.controllers._openapi import ADMIN_ERRORS, GATEWAY_ERRORS
 from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.payments import (
@@ -25,11 +25,8 @@ from entrypoints.http.schemas.payments import (
 )
 
 
-class AdminPaymentsController(Controller):
+class AdminPaymentsController(AdminController):
     path = "/api/v1/admin/payments"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @get("/{payment_id:str}", summary="Get a payment", responses=ADMIN_ERRORS)
     async def get_one(self, payment_id: FromPath[str], get_payment: Injected[GetPayment]) -> PaymentOut:
@@ -77,11 +74,8 @@ class AdminPaymentsController(Controller):
         return refund_out(await refund_payment(refund_command(payment_id, data, key)))
 
 
-class AdminReconcileController(Controller):
+class AdminReconcileController(AdminController):
     path = "/api/v1/admin/reconcile"
-    opt = {"audience": ADMIN}
-    security = [{"admin": []}]
-    tags = ["admin"]
 
     @post(
         "/", status_code=200, summary="Re-read from the gateway what stayed non-final too long", responses=ADMIN_ERRORS

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import FromPath, Parameter
 
 from application.ports.repositories import Page
 from application.use_cases.invoices import GetInvoice
 from application.use_cases.orders import GetOrder, ListCustomerOrders
 from application.use_cases.payment_methods import Shopper
-from entrypoints.http.auth import SHOPPER
+from entrypoints.http.controllers._audience import ShopperController
 from entrypoints.http.controllers._openapi import SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected, after_shopper
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE
 from entrypoints.http.schemas.orders import InvoiceOut, OrderList, OrderOut, invoice_out, order_out
 
 
-class ShopperOrdersController(Controller):
+class ShopperOrdersController(ShopperController):
     path = "/api/v1/me"
-    dependencies = after_shopper()
-    opt = {"audience": SHOPPER}
-    security = [{"shopper": []}]
-    tags = ["shopper"]
 
     @get("/orders/", summary="The caller's orders, newest first", responses=SHOPPER_ERRORS)
     async def list_mine(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from litestar import delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from application.use_cases.payment_methods import (
@@ -13,9 +13,9 @@ from application.use_cases.payment_methods import (
     Shopper,
     UpdatePaymentMethod,
 )
-from entrypoints.http.auth import SHOPPER
+from entrypoints.http.controllers._audience import ShopperController
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected, after_shopper
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.common import MAX_PAGE, page_of
 from entrypoints.http.schemas.payment_methods import (
     PaymentMethodIn,
@@ -28,12 +28,8 @@ from entrypoints.http.schemas.payment_methods import (
 )
 
 
-class ShopperPaymentMethodsController(Controller):
+class ShopperPaymentMethodsController(ShopperController):
     path = "/api/v1/me/payment-methods"
-    dependencies = after_shopper()
-    opt = {"audience": SHOPPER}
-    security = [{"shopper": []}]
-    tags = ["shopper"]
 
     @get("/", summary="The caller's saved cards", responses=SHOPPER_ERRORS)
     async def list_mine(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -15,9 +15,10 @@ from application.use_cases.gateway_accounts import ListGatewayAccounts
 from application.use_cases.payment_methods import Shopper
 from application.use_cases.payments import ConfirmPayment, CreatePaymentForOrder, GetPayment
 from domain.errors import DomainError
-from entrypoints.http.auth import PUBLIC, SHOPPER
+from entrypoints.http.auth import PUBLIC
+from entrypoints.http.controllers._audience import ShopperController
 from entrypoints.http.controllers._openapi import GATEWAY_ERRORS, SHOPPER_ERRORS
-from entrypoints.http.dependencies import Injected, after_shopper
+from entrypoints.http.dependencies import Injected
 from entrypoints.http.schemas.gateways import StorefrontGateway, storefront_gateway
 from entrypoints.http.schemas.payments import (
     ConfirmIn,
@@ -33,12 +34,8 @@ from entrypoints.http.schemas.payments import (
 PREFIXES = ("/api/store/payments", "/api/v1/store/payments")
 
 
-class StorePaymentsController(Controller):
+class StorePaymentsController(ShopperController):
     path = "/"
-    dependencies = after_shopper()
-    opt = {"audience": SHOPPER}
-    security = [{"shopper": []}]
-    tags = ["shopper"]
 
     @post(
         [f"{p}/intent/" for p in PREFIXES],
