@@ -52,6 +52,12 @@ def settle_dispute(
     return outcome
 
 
+def reaches_order(payment: Payment) -> bool:
+    """Whether cascade() can change anything: only a succeeded payment pays its order and invoice, or moves
+    the order's refunded amount. A settlement whose payment ends in any other state may skip reading them."""
+    return payment.status is PaymentStatus.SUCCEEDED
+
+
 def cascade(payment: Payment, order: Order, invoice: Invoice, now: datetime) -> None:
     """Converge order and invoice on the payment's state. Safe to call any number of times.
 
@@ -59,7 +65,7 @@ def cascade(payment: Payment, order: Order, invoice: Invoice, now: datetime) -> 
     (and lost-in-dispute) amount. A payment that succeeds on an order that is canceled, or already paid by
     another payment, is an anomaly for the shop to refund: it never silently changes the order.
     """
-    if payment.status is not PaymentStatus.SUCCEEDED:
+    if not reaches_order(payment):
         return
     if order.status is OrderStatus.PENDING_PAYMENT:
         order.mark_paid(payment.id, now)

@@ -17,7 +17,7 @@ from domain.outcome import SettlementOutcome
 from domain.payment import Payment, PaymentSnapshot
 from domain.payment_method import PaymentMethod
 from domain.refund import RefundSnapshot
-from domain.settlement import settle_payment, settle_refund
+from domain.settlement import cascade, reaches_order, settle_refund
 
 T = TypeVar("T")
 
@@ -129,23 +129,34 @@ async def settle_report(
     uow: UnitOfWork, payment: Payment, snapshot: PaymentSnapshot, clock: Clock, *, direct_answer: bool = True
 ) -> SettlementOutcome:
     """Settle the gateway's answer to our call (or a fresh read) on a payment loaded under lock in this uow,
-    cascading to order and invoice. Webhook events go through domain.settlement directly."""
+    cascading to order and invoice. Webhook events go through domain.settlement directly.
+
+    This is domain.settlement.settle_payment taken in its two halves, so that order and invoice are read only
+    when the payment's new state can change them (reaches_order): the answer to a create, a 3-D Secure
+    challenge or a decline settles without them, two reads fewer under the payment's lock."""
+    now = clock.now()
+    outcome = payment.apply(snapshot, now, direct_answer=direct_answer)
+    if outcome is SettlementOutcome.ANOMALY or not reaches_order(payment):
+        await uow.payments.update(payment)
+        return outcome
+    order, invoice = await order_and_invoice(uow, payment)
+    cascade(payment, order, invoice, now)
+    await save_settled(uow, payment, order, invoice)
+    return outcome
+
+
+async def order_and_invoice(uow: UnitOfWork, payment: Payment) -> tuple[Order, Invoice]:
     order = await uow.orders.get(payment.order_id)
     invoice = await uow.invoices.get_for_order(payment.order_id)
     if order is None or invoice is None:
         raise NotFound(f"order of payment {payment.id} not found")
-    outcome = settle_payment(payment, order, invoice, snapshot, clock.now(), direct_answer=direct_answer)
-    await save_settled(uow, payment, order, invoice)
-    return outcome
+    return order, invoice
 
 
 async def settle_refund_report(
     uow: UnitOfWork, payment: Payment, snapshot: RefundSnapshot, clock: Clock, ids: IdGenerator
 ) -> SettlementOutcome:
-    order = await uow.orders.get(payment.order_id)
-    invoice = await uow.invoices.get_for_order(payment.order_id)
-    if order is None or invoice is None:
-        raise NotFound(f"order of payment {payment.id} not found")
+    order, invoice = await order_and_invoice(uow, payment)
     outcome = settle_refund(payment, order, invoice, snapshot, clock.now(), ids.new_id("rfd"))
     await save_settled(uow, payment, order, invoice)
     return outcome
