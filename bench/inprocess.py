@@ -158,10 +158,13 @@ class InProcessHexpay:
 
 
 @asynccontextmanager
-async def in_process_hexpay(database_url: str, secrets: BenchSecrets) -> AsyncIterator[InProcessHexpay]:
+async def in_process_hexpay(database_url: str, secrets: BenchSecrets, *,
+                            recording: bool = True) -> AsyncIterator[InProcessHexpay]:
     """The app as `hexpay serve` builds it, with the sandbox's webhooks kept (not delivered): the bench sends the
-    webhooks it wants itself, so each recorded request shows only its own statements."""
-    _install_hooks()
+    webhooks it wants itself, so each recorded request shows only its own statements. Without `recording` the
+    statement hooks are not installed (they cost CPU on every statement: bench.cpu_per_request measures without)."""
+    if recording:
+        _install_hooks()
     settings = secrets.settings(database_url)
     container = Container()
     container.settings.override(providers.Object(settings))
