@@ -12,6 +12,13 @@ before it is handed out and replaced if the ping fails (a failover, a proxy that
 handed out as it is; a connection returned mid-transaction (its ROLLBACK interrupted by a cancellation) or lost
 is closed, never handed to the next request; a checkout that waits longer than the timeout is SQLAlchemy's
 TimeoutError.
+
+A connection given back in good order is parked here, still checked out of asyncpg's pool, and the next unit of
+work takes the one parked last: asyncpg's release and acquire cost about 12 us together at full speed (the release
+runs as a task under `asyncio.shield`, resets the connection and queues it), and a create payment checks out five
+times. So, as with SQLAlchemy's pool, the connections opened at the busiest moment stay open (never more than the
+pool's size) instead of being closed by asyncpg after 300 s idle, nor after asyncpg's 50,000 queries; a connection
+cut while parked is seen closed and dropped, one idle past `idle_before_ping` is pinged as before.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class PostgresPool:
         # When each connection was last returned; an entry goes with its connection.
         self._returned_at: weakref.WeakKeyDictionary[asyncpg.Connection, float] = weakref.WeakKeyDictionary()
         self._leased = 0  # connections handed out and not yet back
+        self._parked: list[tuple[Any, asyncpg.Connection]] = []  # back, still checked out of asyncpg's pool
 
     async def acquire(self) -> tuple[Any, asyncpg.Connection]:
         """A connection ready for statements, with its lease (asyncpg's pool proxy): give both back to release().
@@ -53,15 +61,8 @@ class PostgresPool:
         even "is it closed?" cannot be asked through it."""
         pool = self._pool or await self._open()
         for _ in range(PING_ATTEMPTS):
-            # asyncpg runs a timed acquire as a task under wait_for (about 15 us); while fewer than max_size are
-            # out, a free slot exists and acquire() takes it without waiting (connecting has its own timeout).
-            timeout = self._timeout if self._leased >= self._max_size else None
-            try:
-                lease = await pool.acquire(timeout=timeout)
-            except TimeoutError as error:
-                raise exc.TimeoutError(f"no database connection came free within {self._timeout} s") from error
+            lease, connection = await self._unpark(pool) or await self._checkout(pool)
             self._leased += 1
-            connection: asyncpg.Connection = lease._con
             returned_at = self._returned_at.pop(connection, None)
             if returned_at is None or time.monotonic() - returned_at <= self._idle_before_ping:
                 return lease, connection
@@ -76,6 +77,25 @@ class PostgresPool:
             return lease, connection
         raise exc.DisconnectionError("no pooled connection answers")
 
+    async def _unpark(self, pool: asyncpg.Pool) -> tuple[Any, asyncpg.Connection] | None:
+        while self._parked:
+            lease, connection = self._parked.pop()
+            if not connection.is_closed():
+                return lease, connection
+            self._returned_at.pop(connection, None)
+            await pool.release(lease)  # cut while parked: asyncpg takes its slot back (a no-op if it has already)
+        return None
+
+    async def _checkout(self, pool: asyncpg.Pool) -> tuple[Any, asyncpg.Connection]:
+        # asyncpg runs a timed acquire as a task under wait_for (about 15 us); while fewer than max_size are
+        # out, a free slot exists and acquire() takes it without waiting (connecting has its own timeout).
+        timeout = self._timeout if self._leased >= self._max_size else None
+        try:
+            lease = await pool.acquire(timeout=timeout)
+        except TimeoutError as error:
+            raise exc.TimeoutError(f"no database connection came free within {self._timeout} s") from error
+        return lease, lease._con
+
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
         """Back to the pool; closed instead when `discard`, when it is still inside a transaction, or when the pool
         was closed (the engine disposed) while it was out."""
@@ -85,7 +105,12 @@ class PostgresPool:
         if discard or (not connection.is_closed() and connection.is_in_transaction()):
             connection.terminate()
         elif not connection.is_closed():
+            # Parked even with a cancelled statement's cancel request still in flight: asyncpg's protocol waits
+            # for it before the connection's next statement, as its pool's release would have.
             self._returned_at[connection] = time.monotonic()
+            self._leased -= 1
+            self._parked.append((lease, connection))
+            return
         await self._give_back(self._pool, lease)
 
     async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:
@@ -122,13 +147,17 @@ class PostgresPool:
 
     async def close(self) -> None:
         pool, self._pool, self._opening = self._pool, None, None
+        parked, self._parked = self._parked, []
         self._returned_at.clear()
         self._leased = 0
         if pool is not None:
+            for lease, _ in parked:  # asyncpg's close waits for every connection checked out of it
+                await pool.release(lease)
             await pool.close()
 
     def terminate(self) -> None:
         pool, self._pool, self._opening = self._pool, None, None
+        self._parked = []
         if pool is not None:
             pool.terminate()
 

@@ -151,7 +151,7 @@ def _transaction_control(queries: list[str]) -> list[str]:
 async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(pool: OnePooledConnection) -> None:
     backend = _unit_of_work_backend(pool.engine)
     first = await backend()
-    pool.sent.clear()
+    (await pool.queries()).clear()  # the first query's log line may still be on its way
     assert await backend() == first
     assert await pool.queries() == ["SELECT PG_BACKEND_PID()"]
 
@@ -253,3 +253,40 @@ async def test_a_unit_of_work_still_open_when_the_engine_is_disposed_ends_withou
         await asyncio.sleep(0.05)
         assert not disposing.done()  # asyncpg's pool waits for the connection still out
     await asyncio.wait_for(disposing, 5)
+
+
+async def test_a_connection_cut_while_parked_is_replaced_unseen_before_any_ping(
+    pool: OnePooledConnection, postgres_url: str
+) -> None:
+    """A connection given back waits in hexpay's pool, still checked out of asyncpg's (pg_pool.py): one the server
+    cut meanwhile is seen closed and dropped, even when it was used too recently to be pinged."""
+    backend = _unit_of_work_backend(pool.engine)
+    first = await backend()
+    await _terminate(postgres_url, first)
+    await asyncio.sleep(0.1)  # the connection's end of the socket sees the server go
+    second = await backend()
+    assert second != first
+    assert await backend() == second  # and the replacement is parked and reused in turn
+
+
+async def test_a_reader_cancelled_mid_statement_hands_the_next_one_a_quiet_connection(
+    pool: OnePooledConnection,
+) -> None:
+    """Cancelled outside any transaction (a reader), the connection is parked with the statement's cancel request
+    still on its way to the server: the next unit of work on it gets its answer, not the cancelled statement's
+    (asyncpg's protocol waits for the cancel before the next statement) and not five seconds later."""
+
+    async def slow() -> None:
+        async with pool.uow.reader() as reader:
+            await reader._current().execute(text("SELECT pg_sleep(5)"))
+
+    for delay in (0.05, 0.2):
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        started = asyncio.get_running_loop().time()
+        async with pool.uow.reader() as reader:
+            assert await reader.payments.get("pay_absent") is None
+        assert asyncio.get_running_loop().time() - started < 4  # not queued behind the cancelled pg_sleep
