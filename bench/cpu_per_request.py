@@ -1,5 +1,7 @@
 """CPU per request of hexpay in this process, for an A/B of a change too small for the loaded bench to tell from
-its noise: `python -m bench.cpu_per_request --requests 1500` prints the user and system CPU per create payment.
+its noise: `python -m bench.cpu_per_request --requests 1500` prints the user and system CPU per create payment;
+`--scenario webhook` per webhook delivery instead (the sandbox's own events for payments the shopper confirmed in
+the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
 
 The real app (uvloop, Postgres, the sandbox gateway, production settings) is called straight through ASGI, one
 request after another, so nothing else competes for this process: no HTTP server, no load client, no other
@@ -41,14 +43,15 @@ class DirectCall:
     def into(cls, hexpay: InProcessHexpay) -> DirectCall:
         return cls(hexpay.http._transport.app)  # type: ignore[attr-defined]  # the ASGITransport's app
 
-    async def post(self, path: str, headers: dict[str, str], body: bytes) -> int:
+    async def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """The status and the decoded JSON answer (None when it has none)."""
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
                  "headers": [(k.lower().encode(), v.encode()) for k, v in
                              {**headers, "content-length": str(len(body)), "host": "127.0.0.1"}.items()],
                  "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
         messages = [{"type": "http.request", "body": body, "more_body": False}]
-        status = 0
+        status, answer = 0, bytearray()
 
         async def receive() -> dict[str, Any]:
             if messages:
@@ -60,12 +63,31 @@ class DirectCall:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.extend(message.get("body", b""))
 
         await self.app(scope, receive, send)
-        return status
+        return status, json.loads(answer) if answer else None
 
 
-async def measure(requests: int) -> dict[str, float]:
+async def _paid_in_the_browser(hexpay: InProcessHexpay, gateway_id: str,
+                               created: list[dict[str, Any]]) -> list[tuple[dict[str, str], bytes]]:
+    """Each payment confirmed at the sandbox with its client secret alone (what Stripe.js does), so hexpay learns of
+    the success only from the webhook; the sandbox's signed events for it, oldest first."""
+    hexpay.network.drain_webhooks(gateway_id)  # the creations' events: not what is measured
+    for payment in created:
+        card = hexpay.network.tokenize("4242424242424242", 12, 2034, "123")  # a card form, once per payment
+        hexpay.network.confirm_from_browser(payment["gateway_payment_id"], payment["client_secret"], card)
+    return [(dict(headers), body) for body, headers in hexpay.network.drain_webhooks(gateway_id)]
+
+
+async def _deliver(call: DirectCall, gateway_id: str, headers: dict[str, str], body: bytes) -> None:
+    status, answer = await call.post(f"/api/store/payments/callback/{gateway_id}", headers, body)
+    if status != 200 or answer.get("duplicate"):
+        raise SystemExit(f"webhook answered {status}: {answer}")
+
+
+async def measure(requests: int, scenario: str = "create_payment") -> dict[str, float]:
     chosen = await target.choose()
     chosen.database = DATABASE
     await target.create_database(chosen)
@@ -78,21 +100,34 @@ async def measure(requests: int) -> dict[str, float]:
                       for n in range(requests + WARM_UP) for reference in [f"shopper-{n % SHOPPERS}"]]
             call = DirectCall.into(hexpay)
 
-            async def create(reference: str, order_id: str) -> None:
+            async def create(reference: str, order_id: str) -> dict[str, Any]:
                 body = json.dumps({"order_id": order_id, "gateway_id": gateway_id,
                                    "payment_method_id": cards[reference]}).encode()
                 headers = {**hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex,
                            "Content-Type": "application/json"}
-                status = await call.post("/api/store/payments/intent/", headers, body)
-                if status != 201:
+                status, answer = await call.post("/api/store/payments/intent/", headers, body)
+                if status != 201 or not isinstance(answer, dict):
                     raise SystemExit(f"create payment answered {status}")
+                return answer
 
-            for reference, order_id in orders[:WARM_UP]:
-                await create(reference, order_id)
-            before, started = os.times(), time.perf_counter()
-            for reference, order_id in orders[WARM_UP:]:
-                await create(reference, order_id)
-            after, ended = os.times(), time.perf_counter()
+            if scenario == "webhook":
+                created = [await create(reference, order_id) for reference, order_id in orders]
+                deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
+                for headers, body in deliveries[:WARM_UP]:
+                    await _deliver(call, gateway_id, headers, body)
+                measured = deliveries[WARM_UP:]
+                before, started = os.times(), time.perf_counter()
+                for headers, body in measured:
+                    await _deliver(call, gateway_id, headers, body)
+                after, ended = os.times(), time.perf_counter()
+                requests = len(measured)
+            else:
+                for reference, order_id in orders[:WARM_UP]:
+                    await create(reference, order_id)
+                before, started = os.times(), time.perf_counter()
+                for reference, order_id in orders[WARM_UP:]:
+                    await create(reference, order_id)
+                after, ended = os.times(), time.perf_counter()
     finally:
         await target.drop_database(chosen)
     return {"requests": requests,
@@ -103,12 +138,13 @@ async def measure(requests: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=1500, help="create payments measured (after 100 warm-up)")
+    parser.add_argument("--requests", type=int, default=1500, help="payments created (after 100 warm-up)")
+    parser.add_argument("--scenario", choices=("create_payment", "webhook"), default="create_payment")
     options = parser.parse_args()
-    result = uvloop.run(measure(options.requests))
-    print(f"create payment, in process: {result['user_us'] + result['system_us']:,.0f} us CPU per request "
+    result = uvloop.run(measure(options.requests, options.scenario))
+    print(f"{options.scenario}, in process: {result['user_us'] + result['system_us']:,.0f} us CPU per request "
           f"(user {result['user_us']:,.0f}, system {result['system_us']:,.0f}; wall {result['wall_us']:,.0f}) "
-          f"over {options.requests} requests")
+          f"over {result['requests']:,.0f} requests")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ work takes the one parked last: asyncpg's release and acquire cost about 12 us t
 runs as a task under `asyncio.shield`, resets the connection and queues it), and a create payment checks out five
 times. So, as with SQLAlchemy's pool, the connections opened at the busiest moment stay open (never more than the
 pool's size) instead of being closed by asyncpg after 300 s idle, nor after asyncpg's 50,000 queries; a connection
-cut while parked is seen closed and dropped, one idle past `idle_before_ping` is pinged as before.
+cut while parked is seen closed and dropped, one idle past `idle_before_ping` is pinged as before; and while a unit
+of work waits inside asyncpg's acquire (every connection was out), connections go back through asyncpg, the only
+way to wake it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class PostgresPool:
         self._returned_at: weakref.WeakKeyDictionary[asyncpg.Connection, float] = weakref.WeakKeyDictionary()
         self._leased = 0  # connections handed out and not yet back
         self._parked: list[tuple[Any, asyncpg.Connection]] = []  # back, still checked out of asyncpg's pool
+        self._waiting = 0  # units of work inside asyncpg's acquire (all connections were out, none parked)
 
     async def acquire(self) -> tuple[Any, asyncpg.Connection]:
         """A connection ready for statements, with its lease (asyncpg's pool proxy): give both back to release().
@@ -90,10 +93,13 @@ class PostgresPool:
         # asyncpg runs a timed acquire as a task under wait_for (about 15 us); while fewer than max_size are
         # out, a free slot exists and acquire() takes it without waiting (connecting has its own timeout).
         timeout = self._timeout if self._leased >= self._max_size else None
+        self._waiting += 1
         try:
             lease = await pool.acquire(timeout=timeout)
         except TimeoutError as error:
             raise exc.TimeoutError(f"no database connection came free within {self._timeout} s") from error
+        finally:
+            self._waiting -= 1
         return lease, lease._con
 
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
@@ -108,9 +114,10 @@ class PostgresPool:
             # Parked even with a cancelled statement's cancel request still in flight: asyncpg's protocol waits
             # for it before the connection's next statement, as its pool's release would have.
             self._returned_at[connection] = time.monotonic()
-            self._leased -= 1
-            self._parked.append((lease, connection))
-            return
+            if not self._waiting:  # a unit of work waiting in asyncpg's acquire is woken only by its release
+                self._leased -= 1
+                self._parked.append((lease, connection))
+                return
         await self._give_back(self._pool, lease)
 
     async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:

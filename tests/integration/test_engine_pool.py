@@ -290,3 +290,32 @@ async def test_a_reader_cancelled_mid_statement_hands_the_next_one_a_quiet_conne
         async with pool.uow.reader() as reader:
             assert await reader.payments.get("pay_absent") is None
         assert asyncio.get_running_loop().time() - started < 4  # not queued behind the cancelled pg_sleep
+
+
+async def test_a_unit_of_work_waiting_for_the_only_connection_gets_it_as_soon_as_it_is_given_back(
+    pool: OnePooledConnection,
+) -> None:
+    """With every connection out, a unit of work waits inside asyncpg's acquire, which only asyncpg's release wakes:
+    the connection given back then goes through asyncpg instead of being parked (parked, it would sit unused while
+    the waiter timed out)."""
+    given_back = asyncio.Event()
+
+    async def holder() -> None:
+        async with pool.uow.reader() as reader:
+            assert await reader.payments.get("pay_absent") is None
+            await given_back.wait()
+
+    async def waiter() -> bool:
+        async with pool.uow.reader() as reader:
+            return await reader.payments.get("pay_absent") is None
+
+    held = asyncio.create_task(holder())
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    given_back.set()
+    assert await asyncio.wait_for(waiting, 5)
+    await held
+    async with pool.uow.reader() as reader:  # and afterwards the connection is parked and reused as usual
+        assert await reader.payments.get("pay_absent") is None

@@ -80,7 +80,7 @@ async def test_a_connection_whose_idle_ping_fails_is_closed_and_the_next_one_is_
     dead, alive = StandInConnection(ping=ConnectionResetError("cut while idle")), StandInConnection()
     stand_in = StandInPool([dead, alive])
     pool = _pool(stand_in)
-    await _idle(pool, dead, alive)
+    await _idle(pool, alive, dead)  # parked: the one given back last is handed out first
     stand_in.released.clear()
     _, connection = await pool.acquire()
     assert connection is alive and alive.pings == 1
@@ -114,11 +114,32 @@ async def test_a_timed_acquire_only_when_every_connection_is_out() -> None:
     pool._idle_before_ping = 60.0
     first: Any = await pool.acquire()
     await pool.acquire()
+    assert stand_in.timeouts == [None, None]
     await pool.release(*first)
-    await pool.acquire()
-    assert stand_in.timeouts == [None, None, None]
+    assert await pool.acquire() == first  # parked, and taken again without asking asyncpg's pool
+    assert stand_in.timeouts == [None, None]
     await pool.acquire()  # two are out: this one may wait, at most the timeout
-    assert stand_in.timeouts[-1] == 1.5
+    assert stand_in.timeouts == [None, None, 1.5]
+
+
+async def test_a_connection_given_back_is_parked_and_only_disposal_returns_it_to_asyncpg() -> None:
+    """Given back in good order, a connection stays checked out of asyncpg's pool, parked for the next unit of
+    work; closing the pool gives every parked one back first (asyncpg's close waits for all it handed out)."""
+    stand_in = StandInPool([StandInConnection(), StandInConnection()])
+    closed: list[int] = []
+
+    async def close() -> None:
+        closed.append(len(stand_in.released))
+
+    stand_in.close = close  # type: ignore[attr-defined]
+    pool = _pool(stand_in)
+    pool._idle_before_ping = 60.0
+    leases: list[Any] = [await pool.acquire(), await pool.acquire()]
+    for lease in leases:
+        await pool.release(*lease)
+    assert stand_in.released == [] and pool._leased == 0
+    await pool.close()
+    assert closed == [2]
 
 
 async def test_an_engine_for_postgres_has_the_pool_and_one_for_sqlite_has_none(tmp_path: Path) -> None:
