@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import uvloop
+from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy import upgrade_to_head
 from bench import target
@@ -87,9 +88,11 @@ async def _deliver(call: DirectCall, gateway_id: str, headers: dict[str, str], b
         raise SystemExit(f"webhook answered {status}: {answer}")
 
 
-async def measure(requests: int, scenario: str = "create_payment") -> dict[str, float]:
-    chosen = await target.choose()
-    chosen.database = DATABASE
+async def measure(requests: int, scenario: str = "create_payment", server_url: str | None = None,
+                  database: str = DATABASE) -> dict[str, float]:
+    """server_url: a Postgres server to create the scratch database on (default: as `make bench` chooses)."""
+    chosen = target.Target(make_url(server_url)) if server_url else await target.choose()
+    chosen.database = database
     await target.create_database(chosen)
     try:
         await asyncio.to_thread(upgrade_to_head, chosen.url())
