@@ -3,21 +3,25 @@ its noise: `python -m bench.cpu_per_request --requests 1500` prints the user and
 `--scenario webhook` per webhook delivery instead (the sandbox's own events for payments the shopper confirmed in
 the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
 
-The real app (uvloop, Postgres, the sandbox gateway, production settings) is called straight through ASGI, one
-request after another, so nothing else competes for this process: no HTTP server, no load client, no other
-request's work. Its figure is not the bench's (no HTTP parsing, no batching of concurrent requests) but the
-difference between two trees is the difference in hexpay's own work. To compare, run it from two checkouts in
-turn, A B A B A B (`git worktree add ../old HEAD~1`, then `cd ../old && python -m bench.cpu_per_request`).
+The real app (uvloop, Postgres, the sandbox gateway, production settings, a JSON log line per request written to
+/dev/null) is called straight through ASGI, one request after another, so nothing else competes for this process: no
+HTTP server, no load client, no other request's work. Its figure is not the bench's (no HTTP parsing, no batching of
+concurrent requests) but the difference between two trees is the difference in hexpay's own work. To compare, run it
+from two checkouts in turn, A B A B A B (`git worktree add ../old HEAD~1`, then `cd ../old && python -m
+bench.cpu_per_request`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import uvloop
@@ -27,6 +31,7 @@ from adapters.sqlalchemy import upgrade_to_head
 from bench import target
 from bench.inprocess import InProcessHexpay, in_process_hexpay
 from bench.secrets import BenchSecrets
+from entrypoints.http.logs import configure_logging
 
 DATABASE = "hexpay_bench_cpu"
 SHOPPERS = 200
@@ -71,6 +76,22 @@ class DirectCall:
         return status, json.loads(answer) if answer else None
 
 
+@contextlib.contextmanager
+def production_logging(secrets: BenchSecrets) -> Iterator[None]:
+    """The JSON log lines at INFO, redacted, written as `hexpay serve` writes them (one per request), to /dev/null
+    instead of a terminal; the app built in process has no handler of its own."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with open(os.devnull, "w") as sink:
+        with contextlib.redirect_stderr(sink):  # the handler takes the stream that is stderr at this moment
+            configure_logging("INFO", (secrets.admin_token, secrets.jwt_secret, secrets.secret_key))
+        try:
+            yield
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
+
+
 async def _paid_in_the_browser(hexpay: InProcessHexpay, gateway_id: str,
                                created: list[dict[str, Any]]) -> list[tuple[dict[str, str], bytes]]:
     """Each payment confirmed at the sandbox with its client secret alone (what Stripe.js does), so hexpay learns of
@@ -96,43 +117,49 @@ async def measure(requests: int, scenario: str = "create_payment", server_url: s
     await target.create_database(chosen)
     try:
         await asyncio.to_thread(upgrade_to_head, chosen.url())
-        async with in_process_hexpay(chosen.url(), BenchSecrets(), recording=False) as hexpay:
-            gateway_id = await hexpay.register_gateway()
-            cards = {f"shopper-{n}": await hexpay.save_card(f"shopper-{n}", gateway_id) for n in range(SHOPPERS)}
-            orders = [(reference, await hexpay.order(reference))
-                      for n in range(requests + WARM_UP) for reference in [f"shopper-{n % SHOPPERS}"]]
-            call = DirectCall.into(hexpay)
-
-            async def create(reference: str, order_id: str) -> dict[str, Any]:
-                body = json.dumps({"order_id": order_id, "gateway_id": gateway_id,
-                                   "payment_method_id": cards[reference]}).encode()
-                headers = {**hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex,
-                           "Content-Type": "application/json"}
-                status, answer = await call.post("/api/store/payments/intent/", headers, body)
-                if status != 201 or not isinstance(answer, dict):
-                    raise SystemExit(f"create payment answered {status}")
-                return answer
-
-            if scenario == "webhook":
-                created = [await create(reference, order_id) for reference, order_id in orders]
-                deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
-                for headers, body in deliveries[:WARM_UP]:
-                    await _deliver(call, gateway_id, headers, body)
-                measured = deliveries[WARM_UP:]
-                before, started = os.times(), time.perf_counter()
-                for headers, body in measured:
-                    await _deliver(call, gateway_id, headers, body)
-                after, ended = os.times(), time.perf_counter()
-                requests = len(measured)
-            else:
-                for reference, order_id in orders[:WARM_UP]:
-                    await create(reference, order_id)
-                before, started = os.times(), time.perf_counter()
-                for reference, order_id in orders[WARM_UP:]:
-                    await create(reference, order_id)
-                after, ended = os.times(), time.perf_counter()
+        secrets = BenchSecrets()
+        with production_logging(secrets):
+            async with in_process_hexpay(chosen.url(), secrets, recording=False) as hexpay:
+                return await _measure_on(hexpay, requests, scenario)
     finally:
         await target.drop_database(chosen)
+
+
+async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str) -> dict[str, float]:
+    gateway_id = await hexpay.register_gateway()
+    cards = {f"shopper-{n}": await hexpay.save_card(f"shopper-{n}", gateway_id) for n in range(SHOPPERS)}
+    orders = [(reference, await hexpay.order(reference))
+              for n in range(requests + WARM_UP) for reference in [f"shopper-{n % SHOPPERS}"]]
+    call = DirectCall.into(hexpay)
+
+    async def create(reference: str, order_id: str) -> dict[str, Any]:
+        body = json.dumps({"order_id": order_id, "gateway_id": gateway_id,
+                           "payment_method_id": cards[reference]}).encode()
+        headers = {**hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex,
+                   "Content-Type": "application/json"}
+        status, answer = await call.post("/api/store/payments/intent/", headers, body)
+        if status != 201 or not isinstance(answer, dict):
+            raise SystemExit(f"create payment answered {status}")
+        return answer
+
+    if scenario == "webhook":
+        created = [await create(reference, order_id) for reference, order_id in orders]
+        deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
+        for headers, body in deliveries[:WARM_UP]:
+            await _deliver(call, gateway_id, headers, body)
+        measured = deliveries[WARM_UP:]
+        before, started = os.times(), time.perf_counter()
+        for headers, body in measured:
+            await _deliver(call, gateway_id, headers, body)
+        after, ended = os.times(), time.perf_counter()
+        requests = len(measured)
+    else:
+        for reference, order_id in orders[:WARM_UP]:
+            await create(reference, order_id)
+        before, started = os.times(), time.perf_counter()
+        for reference, order_id in orders[WARM_UP:]:
+            await create(reference, order_id)
+        after, ended = os.times(), time.perf_counter()
     return {"requests": requests,
             "user_us": 1e6 * (after.user - before.user) / requests,
             "system_us": 1e6 * (after.system - before.system) / requests,
