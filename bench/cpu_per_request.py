@@ -45,9 +45,6 @@ class DirectCall:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    @classmethod
-    def into(cls, hexpay: InProcessHexpay) -> DirectCall:
-        return cls(hexpay.http._transport.app)  # type: ignore[attr-defined]  # the ASGITransport's app
 
     async def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         """The status and the decoded JSON answer (None when it has none)."""
@@ -130,7 +127,7 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str) -> 
     cards = {f"shopper-{n}": await hexpay.save_card(f"shopper-{n}", gateway_id) for n in range(SHOPPERS)}
     orders = [(reference, await hexpay.order(reference))
               for n in range(requests + WARM_UP) for reference in [f"shopper-{n % SHOPPERS}"]]
-    call = DirectCall.into(hexpay)
+    call = DirectCall(hexpay.app)
 
     async def create(reference: str, order_id: str) -> dict[str, Any]:
         body = json.dumps({"order_id": order_id, "gateway_id": gateway_id,

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 from asyncpg.prepared_stmt import PreparedStatement
 from dependency_injector import providers
+from litestar import Litestar
 
 from adapters.sandbox import SandboxNetwork
 from bench.secrets import GATEWAY_SECRET_KEY, PUBLISHABLE_KEY, BenchSecrets
@@ -104,8 +105,9 @@ class Recorded:
 
 
 class InProcessHexpay:
-    def __init__(self, container: Container, http: httpx.AsyncClient, secrets: BenchSecrets) -> None:
+    def __init__(self, container: Container, http: httpx.AsyncClient, secrets: BenchSecrets, app: Litestar) -> None:
         self.container, self.http, self.secrets = container, http, secrets
+        self.app = app  # the ASGI app itself, for callers that bypass the HTTP client (bench.cpu_per_request)
 
     @property
     def network(self) -> SandboxNetwork:
@@ -175,6 +177,6 @@ async def in_process_hexpay(database_url: str, secrets: BenchSecrets, *,
         # Litestar's ASGI signature is narrower than the one httpx declares; the app is a plain ASGI callable.
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            yield InProcessHexpay(container, http, secrets)
+            yield InProcessHexpay(container, http, secrets, app)
     finally:
         await container.engine().dispose()

@@ -24,10 +24,15 @@ def settle_payment(
 ) -> SettlementOutcome:
     """Apply a payment report and bring the order and its invoice in line with the payment."""
     outcome = payment.apply(snapshot, now, direct_answer=direct_answer)
-    if outcome is SettlementOutcome.ANOMALY:
-        return outcome
-    cascade(payment, order, invoice, now)
+    if report_cascades(payment, outcome):
+        cascade(payment, order, invoice, now)
     return outcome
+
+
+def report_cascades(payment: Payment, outcome: SettlementOutcome) -> bool:
+    """After payment.apply(): whether settle_payment goes on to cascade(). A caller that loads order and invoice
+    only when they are needed (application's settle_report) asks this between the two halves."""
+    return outcome is not SettlementOutcome.ANOMALY and reaches_order(payment)
 
 
 def settle_refund(

@@ -13,14 +13,14 @@ handed out as it is; a connection returned mid-transaction (its ROLLBACK interru
 is closed, never handed to the next request; a checkout that waits longer than the timeout is SQLAlchemy's
 TimeoutError.
 
-A connection given back in good order is parked here, still checked out of asyncpg's pool, and the next unit of
-work takes the one parked last: asyncpg's release and acquire cost about 12 us together at full speed (the release
-runs as a task under `asyncio.shield`, resets the connection and queues it), and a create payment checks out five
-times. So, as with SQLAlchemy's pool, the connections opened at the busiest moment stay open (never more than the
-pool's size) instead of being closed by asyncpg after 300 s idle, nor after asyncpg's 50,000 queries; a connection
-cut while parked is seen closed and dropped, one idle past `idle_before_ping` is pinged as before; and while a unit
-of work waits inside asyncpg's acquire (every connection was out), connections go back through asyncpg, the only
-way to wake it.
+A connection given back in good order is parked here, still checked out of asyncpg's pool, and the next unit of work
+takes the one parked last: asyncpg's release runs as a task under `asyncio.shield`, resets the connection and queues
+it, its acquire goes through that queue, and a create payment checks out five times (parking cut a create's CPU by
+about a sixth, README "Performance", item 21). So, as with SQLAlchemy's pool, the connections opened at the busiest
+moment stay open (never more than the pool's size) instead of being closed by asyncpg after 300 s idle, nor after
+asyncpg's 50,000 queries; a connection cut while parked is seen closed and dropped, one idle past `idle_before_ping`
+is pinged as before; and while a unit of work waits inside asyncpg's acquire (every connection was out), connections
+go back through asyncpg, the only way to wake it.
 """
 
 from __future__ import annotations

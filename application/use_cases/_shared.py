@@ -17,7 +17,7 @@ from domain.outcome import SettlementOutcome
 from domain.payment import Payment, PaymentSnapshot
 from domain.payment_method import PaymentMethod
 from domain.refund import RefundSnapshot
-from domain.settlement import cascade, reaches_order, settle_refund
+from domain.settlement import cascade, report_cascades, settle_refund
 
 T = TypeVar("T")
 
@@ -131,12 +131,13 @@ async def settle_report(
     """Settle the gateway's answer to our call (or a fresh read) on a payment loaded under lock in this uow,
     cascading to order and invoice. Webhook events go through domain.settlement directly.
 
-    This is domain.settlement.settle_payment taken in its two halves, so that order and invoice are read only
-    when the payment's new state can change them (reaches_order): the answer to a create, a 3-D Secure
-    challenge or a decline settles without them, two reads fewer under the payment's lock."""
+    This is domain.settlement.settle_payment taken in its two halves, joined by the domain's own
+    report_cascades, so that order and invoice are read only when the payment's new state can change them: the
+    answer to a create, a 3-D Secure challenge or a decline settles without them, two reads fewer under the
+    payment's lock."""
     now = clock.now()
     outcome = payment.apply(snapshot, now, direct_answer=direct_answer)
-    if outcome is SettlementOutcome.ANOMALY or not reaches_order(payment):
+    if not report_cascades(payment, outcome):
         await uow.payments.update(payment)
         return outcome
     order, invoice = await order_and_invoice(uow, payment)

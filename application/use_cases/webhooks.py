@@ -10,7 +10,7 @@ from application.ports.clock import Clock, IdGenerator
 from application.ports.gateway import GatewayEvent, GatewayRegistry
 from application.ports.repositories import InboxEntry
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from application.use_cases._shared import retry_on_conflict, save_settled, settle_report
+from application.use_cases._shared import order_and_invoice, retry_on_conflict, save_settled, settle_report
 from application.use_cases.payments import PaymentSettler, remember_card_quietly
 from application.use_cases.saved_cards import RememberCardOfPayment
 from domain.errors import GatewayError, NotFound
@@ -125,16 +125,14 @@ class HandleGatewayWebhook:
 
     async def _settle(self, uow: UnitOfWork, payment: Payment, event: GatewayEvent) -> str:
         report = event.payment
-        if report is not None and not event.refunds and event.dispute is None:
+        if (report is not None and not event.refunds and event.dispute is None
+                and not _order_unknowable(payment, report)):
             # Most events report the payment alone: settled like a direct answer, which reads order and invoice
             # only when the payment's new state can change them.
-            if _order_unknowable(payment, report):
-                await uow.payments.update(payment)
-                return SettlementOutcome.STALE.value  # the gateway's truth decides: re-read after commit
             return (await settle_report(uow, payment, report, self._clock, direct_answer=False)).value
-        order = await uow.orders.get(payment.order_id)
-        invoice = await uow.invoices.get_for_order(payment.order_id)
-        if order is None or invoice is None:
+        try:
+            order, invoice = await order_and_invoice(uow, payment)
+        except NotFound:
             return "unknown_payment"
         now = self._clock.now()
         outcomes: list[SettlementOutcome] = []

@@ -9,6 +9,8 @@ import random
 
 import pytest
 
+from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
+from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.stripe_wire.signature import sign
 from application.use_cases.orders import GetOrder
 from application.use_cases.payments import (
@@ -24,6 +26,7 @@ from domain.order import OrderStatus
 from domain.payment import PaymentStatus
 from tests.unit.use_cases.conftest import SHOPPER, WEBHOOK_SECRET, World
 from tests.unit.use_cases.test_payments import THREE_DS, saved
+from tests.unit.use_cases.test_settle_report import CountingReads
 
 
 def handle(world: World) -> HandleGatewayWebhook:
@@ -158,3 +161,39 @@ async def test_sandbox_events_delivered_shuffled_and_duplicated_settle_like_in_o
     payment = await GetPayment(world.uow)(intent.payment.id)
     assert payment.status is PaymentStatus.SUCCEEDED and payment.amount_received == 4200
     assert (await GetOrder(world.uow)(view.order.id)).order.status is OrderStatus.PAID
+
+
+class CountingUnitsOfWork(MemoryUnitOfWorkFactory):
+    """The world's store, every unit of work counting its reads of orders and invoices into one list."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__(store)
+        self.counters: list[CountingReads] = []
+
+    def __call__(self) -> MemoryUnitOfWork:
+        uow = super().__call__()
+        self.counters.append(CountingReads(uow))
+        return uow
+
+    def reads(self) -> int:
+        return sum(counter.reads for counter in self.counters)
+
+
+async def test_an_event_that_does_not_succeed_settles_without_reading_order_or_invoice(world: World) -> None:
+    """A decline reported alone moves the payment and reads neither order nor invoice (two round trips fewer
+    under the payment's lock); the success after it reads both and pays them."""
+    order_id, payment_id, pi = await open_intent(world)
+    counting = CountingUnitsOfWork(world.store)
+    receive = HandleGatewayWebhook(counting, world.registry, world.clock, world.ids)
+    t = int(world.clock.now().timestamp())
+    declined = intent_event("evt_declined", "payment_intent.payment_failed", intent_id=pi, payment_id=payment_id,
+                            status="requires_payment_method", amount=2500, received=0, created=t + 5,
+                            error={"code": "card_declined", "decline_code": "generic_decline", "message": "no"})
+    assert (await receive(world.account.id, *signed(world, declined))).outcome == "applied"
+    assert counting.reads() == 0
+    assert (await GetPayment(world.uow)(payment_id)).last_payment_error is not None
+    succeeded = intent_event("evt_paid", "payment_intent.succeeded", intent_id=pi, payment_id=payment_id,
+                             status="succeeded", amount=2500, received=2500, created=t + 10)
+    assert (await receive(world.account.id, *signed(world, succeeded))).outcome == "applied"
+    assert counting.reads() == 2
+    assert (await GetOrder(world.uow)(order_id)).order.status is OrderStatus.PAID
