@@ -21,14 +21,14 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvloop
 from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy import upgrade_to_head
-from bench import target
+from bench import instructions, target
 from bench.inprocess import InProcessHexpay, in_process_hexpay
 from bench.secrets import BenchSecrets
 from entrypoints.http.logs import configure_logging
@@ -36,6 +36,8 @@ from entrypoints.http.logs import configure_logging
 DATABASE = "hexpay_bench_cpu"
 SHOPPERS = 200
 WARM_UP = 100
+
+Window = Callable[[], contextlib.AbstractContextManager[Any]]  # entered around the measured requests alone
 
 
 class DirectCall:
@@ -107,8 +109,10 @@ async def _deliver(call: DirectCall, gateway_id: str, headers: dict[str, str], b
 
 
 async def measure(requests: int, scenario: str = "create_payment", server_url: str | None = None,
-                  database: str = DATABASE) -> dict[str, float]:
-    """server_url: a Postgres server to create the scratch database on (default: as `make bench` chooses)."""
+                  database: str = DATABASE, window: Window = contextlib.nullcontext,
+                  ) -> dict[str, float]:
+    """server_url: a Postgres server to create the scratch database on (default: as `make bench` chooses);
+    window: entered around the measured requests alone (the instruction count switches callgrind on in it)."""
     chosen = target.Target(make_url(server_url)) if server_url else await target.choose()
     chosen.database = database
     await target.create_database(chosen)
@@ -117,22 +121,26 @@ async def measure(requests: int, scenario: str = "create_payment", server_url: s
         secrets = BenchSecrets()
         with production_logging(secrets):
             async with in_process_hexpay(chosen.url(), secrets, recording=False) as hexpay:
-                return await _measure_on(hexpay, requests, scenario)
+                return await _measure_on(hexpay, requests, scenario, window)
     finally:
         await target.drop_database(chosen)
 
 
-async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str) -> dict[str, float]:
+async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
+                      window: Window) -> dict[str, float]:
     gateway_id = await hexpay.register_gateway()
     cards = {f"shopper-{n}": await hexpay.save_card(f"shopper-{n}", gateway_id) for n in range(SHOPPERS)}
     orders = [(reference, await hexpay.order(reference))
               for n in range(requests + WARM_UP) for reference in [f"shopper-{n % SHOPPERS}"]]
+    # One token per shopper for the whole run, as the load client holds them (bench.run): a token made per request
+    # would measure PyJWT's encoding here and a verification there that a storefront's session does not repeat.
+    authorization = {reference: hexpay.shopper(reference) for reference in cards}
     call = DirectCall(hexpay.app)
 
     async def create(reference: str, order_id: str) -> dict[str, Any]:
         body = json.dumps({"order_id": order_id, "gateway_id": gateway_id,
                            "payment_method_id": cards[reference]}).encode()
-        headers = {**hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex,
+        headers = {**authorization[reference], "Idempotency-Key": uuid.uuid4().hex,
                    "Content-Type": "application/json"}
         status, answer = await call.post("/api/store/payments/intent/", headers, body)
         if status != 201 or not isinstance(answer, dict):
@@ -145,18 +153,20 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str) -> 
         for headers, body in deliveries[:WARM_UP]:
             await _deliver(call, gateway_id, headers, body)
         measured = deliveries[WARM_UP:]
-        before, started = os.times(), time.perf_counter()
-        for headers, body in measured:
-            await _deliver(call, gateway_id, headers, body)
-        after, ended = os.times(), time.perf_counter()
+        with window():
+            before, started = os.times(), time.perf_counter()
+            for headers, body in measured:
+                await _deliver(call, gateway_id, headers, body)
+            after, ended = os.times(), time.perf_counter()
         requests = len(measured)
     else:
         for reference, order_id in orders[:WARM_UP]:
             await create(reference, order_id)
-        before, started = os.times(), time.perf_counter()
-        for reference, order_id in orders[WARM_UP:]:
-            await create(reference, order_id)
-        after, ended = os.times(), time.perf_counter()
+        with window():
+            before, started = os.times(), time.perf_counter()
+            for reference, order_id in orders[WARM_UP:]:
+                await create(reference, order_id)
+            after, ended = os.times(), time.perf_counter()
     return {"requests": requests,
             "user_us": 1e6 * (after.user - before.user) / requests,
             "system_us": 1e6 * (after.system - before.system) / requests,
@@ -165,10 +175,26 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=1500, help="payments created (after 100 warm-up)")
+    parser.add_argument("--requests", type=int, help="payments created (after 100 warm-up); default 1,500, or 200 "
+                        "with --instructions")
     parser.add_argument("--scenario", choices=("create_payment", "webhook"), default="create_payment")
+    parser.add_argument("--database", default=DATABASE,
+                        help="the scratch database's name (created and dropped; two runs at once need two names)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the instructions per request under valgrind instead (bench/instructions.py)")
     options = parser.parse_args()
-    result = uvloop.run(measure(options.requests, options.scenario))
+    requests = options.requests or (200 if options.instructions else 1500)
+    if options.instructions and not instructions.under_callgrind():
+        counted = instructions.count("bench.cpu_per_request", [
+            "--instructions", "--requests", str(requests), "--scenario", options.scenario,
+            "--database", options.database])
+        print(f"{options.scenario}, in process: {counted / requests:,.0f} instructions per request "
+              f"over {requests:,} requests")
+        return
+    window = instructions.counted if options.instructions else contextlib.nullcontext
+    result = uvloop.run(measure(requests, options.scenario, database=options.database, window=window))
+    if options.instructions:
+        return  # the CPU times of a process under valgrind say nothing
     print(f"{options.scenario}, in process: {result['user_us'] + result['system_us']:,.0f} us CPU per request "
           f"(user {result['user_us']:,.0f}, system {result['system_us']:,.0f}; wall {result['wall_us']:,.0f}) "
           f"over {result['requests']:,.0f} requests")
