@@ -14,25 +14,37 @@ import time
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from entrypoints.http.logs import VOUCHED
+from entrypoints.http.logs import FIELDS, VOUCHED
 from entrypoints.http.metrics import HttpMetrics
 
 REQUEST_ID = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 UNMATCHED = "unmatched"
-_CALLER_FIELDS = ("request_id", "method")
+_LINE_FIELDS = ("request_id", "method", "route", "status", "duration_ms")
+# Methods an HTTP parser hands over as they are; any other method name came from the caller as text.
+_STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+# Which of the line's fields the formatter must redact (logs.VOUCHED): only text the caller chose, which is the
+# request id when the caller sent one and the method when it is not a standard one. An id made here is hex.
+_TO_REDACT = {(caller_id, odd_method): tuple(name for name, chosen in (("request_id", caller_id),
+                                                                       ("method", odd_method)) if chosen)
+              for caller_id in (False, True) for odd_method in (False, True)}
 
 _log = logging.getLogger("hexpay.http")
 
 
 def request_id_of(scope: Scope) -> str:
     """The caller's X-Request-Id when it is a sane token (so traces join up across services), else a new one."""
+    return _request_id(scope)[0]
+
+
+def _request_id(scope: Scope) -> tuple[str, bool]:
+    """The request id, and whether the caller chose it."""
     for name, value in scope["headers"]:
         if name.lower() == REQUEST_ID.encode():
             text = value.decode("latin-1")
             if _VALID_ID.match(text):
-                return text
-    return secrets.token_hex(16)  # 32 hex digits, as uuid4().hex gave, without building a UUID (2 us)
+                return text, True
+    return secrets.token_hex(16), False  # 32 hex digits, as uuid4().hex gave, without building a UUID (2 us)
 
 
 class RequestObserver:
@@ -43,7 +55,7 @@ class RequestObserver:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        request_id = request_id_of(scope)
+        request_id, caller_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500  # what the client sees if the app dies before answering
@@ -63,10 +75,11 @@ class RequestObserver:
             method = scope["method"]
             self.metrics.observe_request(method, route, status, seconds)
             if _log.isEnabledFor(logging.INFO):
-                # The route is a template, the status and duration numbers, the method one httptools parsed: only
-                # the request id comes from the caller, so only it goes through the redactor (logs.VOUCHED).
-                # Made and handled directly: Logger.info would first walk the stack for a file and line that the
-                # JSON line does not carry.
+                # The route is a template, the status and duration numbers: only what the caller chose goes through
+                # the redactor, and the formatter takes the line's fields by name instead of scanning the record
+                # (logs.VOUCHED, logs.FIELDS; the two were two thirds of the line's CPU). Made and handled
+                # directly: Logger.info would first walk the stack for a file and line the JSON line does not carry.
                 _log.handle(_log.makeRecord(_log.name, logging.INFO, __file__, 0, "request", (), None, extra={
                     "request_id": request_id, "method": method, "route": route, "status": status,
-                    "duration_ms": round(seconds * 1000, 2), VOUCHED: _CALLER_FIELDS}))
+                    "duration_ms": round(seconds * 1000, 2), FIELDS: _LINE_FIELDS,
+                    VOUCHED: _TO_REDACT[caller_id, method not in _STANDARD_METHODS]}))

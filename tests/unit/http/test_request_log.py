@@ -1,0 +1,91 @@
+"""The request log line: its five fields, taken by name, and only the text a caller chose sent through the
+redactor (a request id the caller sent, a method no HTTP parser would have produced). Driven through the ASGI
+layer itself, with the production formatter on a captured stream."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from entrypoints.http.logs import MASK, JsonFormatter, Redactor
+from entrypoints.http.metrics import HttpMetrics
+from entrypoints.http.request_log import RequestObserver
+
+
+@pytest.fixture
+def log() -> Iterator[io.StringIO]:
+    """What hexpay.http writes, through the production formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(Redactor(("a-configured-secret-value",))))
+    logger = logging.getLogger("hexpay.http")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _one_line(log: io.StringIO) -> dict[str, Any]:
+    (line,) = [json.loads(text) for text in log.getvalue().splitlines()]
+    return line  # type: ignore[no-any-return]
+
+
+async def _answer(scope: Any, receive: Any, send: Any) -> None:
+    scope["path_template"] = "/things/{id}"
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _request(method: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    answered: list[tuple[bytes, bytes]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answered.extend(message["headers"])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    observer = RequestObserver(_answer, HttpMetrics())
+    await observer({"type": "http", "method": method, "path": "/things/1", "headers": headers}, receive, send)
+    return answered
+
+
+async def test_a_line_carries_exactly_its_fields_and_a_made_id_as_it_is(log: io.StringIO) -> None:
+    answered = await _request("GET", [])
+    made_id = dict(answered)[b"x-request-id"].decode()
+    line = _one_line(log)
+    assert set(line) == {"ts", "level", "logger", "message", "request_id", "method", "route", "status",
+                         "duration_ms"}
+    assert (line["request_id"], line["method"], line["route"], line["status"]) == (made_id, "GET", "/things/{id}",
+                                                                                   204)
+    assert len(made_id) == 32 and int(made_id, 16) >= 0
+
+
+@pytest.mark.parametrize(("method", "request_id", "masked"), [
+    ("POST", b"whsec_" + b"y" * 20, "request_id"),  # a caller's id, secret-shaped
+    ("POST", b"a-configured-secret-value", "request_id"),
+    ("sk_live_abc123", b"trace-1", "method"),  # no HTTP parser makes this method: it is the caller's text
+])
+async def test_what_the_caller_chose_is_redacted(log: io.StringIO, method: str, request_id: bytes,
+                                                 masked: str) -> None:
+    await _request(method, [(b"x-request-id", request_id)])
+    line = _one_line(log)
+    assert line[masked] == MASK
+    other = {"request_id": "method", "method": "request_id"}[masked]
+    assert line[other] == (method if other == "method" else request_id.decode())
+
+
+async def test_a_record_without_named_fields_is_still_scanned(log: io.StringIO) -> None:
+    logging.getLogger("hexpay.http").info("other", extra={"order_id": "ord_1", "amount": 2500})
+    line = _one_line(log)
+    assert (line["message"], line["order_id"], line["amount"]) == ("other", "ord_1", 2500)
