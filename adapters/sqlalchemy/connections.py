@@ -61,16 +61,31 @@ class Session(Protocol):
     async def close(self) -> None: ...
 
 
+class Sessions:
+    """Where the units of work of one engine get their sessions: the engine's asyncpg pool (None: not Postgres) and
+    dialect looked up once, not per unit of work (a weak-mapping lookup and two proxied properties each time)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pool = pool_of(engine)
+        self._dialect = engine.dialect
+
+    async def open(self, *, reads_only: bool = False, autocommit: bool = False) -> Session:
+        """reads_only: on Postgres each statement is its own transaction (no BEGIN/ROLLBACK round trips) unless a
+        repository asks for a snapshot, and writing is refused. autocommit: each statement is its own
+        transaction, writes included, and a step of several statements (savepoint) is refused. Elsewhere both are
+        an ordinary transaction."""
+        pool = self._pool
+        if pool is not None:
+            lease, connection = await pool.acquire()
+            return AsyncpgSession(lease, connection, pool, self._dialect, reads_only=reads_only,
+                                  autocommit=autocommit)
+        return CoreSession(await self._engine.connect())
+
+
 async def open_session(engine: AsyncEngine, *, reads_only: bool = False, autocommit: bool = False) -> Session:
-    """reads_only: on Postgres each statement is its own transaction (no BEGIN/ROLLBACK round trips) unless a
-    repository asks for a snapshot, and writing is refused. autocommit: each statement is its own transaction,
-    writes included, and a step of several statements (savepoint) is refused. Elsewhere both are an ordinary
-    transaction."""
-    pool = pool_of(engine)
-    if pool is not None:
-        lease, connection = await pool.acquire()
-        return AsyncpgSession(lease, connection, pool, engine.dialect, reads_only=reads_only, autocommit=autocommit)
-    return CoreSession(await engine.connect())
+    """A session on the engine (Sessions.open); a caller opening many keeps one Sessions instead."""
+    return await Sessions(engine).open(reads_only=reads_only, autocommit=autocommit)
 
 
 class CoreSession:

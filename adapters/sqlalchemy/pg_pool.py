@@ -52,10 +52,13 @@ class PostgresPool:
         self._idle_before_ping = idle_before_ping
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Future[asyncpg.Pool] | None = None
-        # When each connection was last returned; an entry goes with its connection.
+        # When each connection given back through asyncpg's pool was returned; an entry goes with its connection.
         self._returned_at: weakref.WeakKeyDictionary[asyncpg.Connection, float] = weakref.WeakKeyDictionary()
         self._leased = 0  # connections handed out and not yet back
-        self._parked: list[tuple[Any, asyncpg.Connection]] = []  # back, still checked out of asyncpg's pool
+        # Back, still checked out of asyncpg's pool, each with the moment it came back (kept here rather than in
+        # _returned_at, a weak mapping whose every write and read cost more than the rest of a checkout).
+        self._parked: list[tuple[Any, asyncpg.Connection, float]] = []
+        self._cut: list[Any] = []  # leases of parked connections found closed, for asyncpg to take back
         self._waiting = 0  # units of work inside asyncpg's acquire (all connections were out, none parked)
 
     async def acquire(self) -> tuple[Any, asyncpg.Connection]:
@@ -64,9 +67,15 @@ class PostgresPool:
         even "is it closed?" cannot be asked through it."""
         pool = self._pool or await self._open()
         for _ in range(PING_ATTEMPTS):
-            lease, connection = await self._unpark(pool) or await self._checkout(pool)
+            parked = self._unpark()
+            if self._cut:
+                await self._release_cut(pool)
+            if parked is None:
+                lease, connection = await self._checkout(pool)
+                returned_at = self._returned_at.pop(connection, None)
+            else:
+                lease, connection, returned_at = parked
             self._leased += 1
-            returned_at = self._returned_at.pop(connection, None)
             if returned_at is None or time.monotonic() - returned_at <= self._idle_before_ping:
                 return lease, connection
             try:
@@ -80,14 +89,18 @@ class PostgresPool:
             return lease, connection
         raise exc.DisconnectionError("no pooled connection answers")
 
-    async def _unpark(self, pool: asyncpg.Pool) -> tuple[Any, asyncpg.Connection] | None:
+    def _unpark(self) -> tuple[Any, asyncpg.Connection, float] | None:
+        """The connection parked last that is still open; those found cut on the way wait in _cut for asyncpg."""
         while self._parked:
-            lease, connection = self._parked.pop()
-            if not connection.is_closed():
-                return lease, connection
-            self._returned_at.pop(connection, None)
-            await pool.release(lease)  # cut while parked: asyncpg takes its slot back (a no-op if it has already)
+            parked = self._parked.pop()
+            if not parked[1].is_closed():
+                return parked
+            self._cut.append(parked[0])
         return None
+
+    async def _release_cut(self, pool: asyncpg.Pool) -> None:
+        while self._cut:  # one at a time: asyncpg shields each release, so a cancelled acquire loses none
+            await pool.release(self._cut.pop())  # asyncpg takes the slot back (a no-op if it has already)
 
     async def _checkout(self, pool: asyncpg.Pool) -> tuple[Any, asyncpg.Connection]:
         # asyncpg runs a timed acquire as a task under wait_for (about 15 us); while fewer than max_size are
@@ -113,11 +126,11 @@ class PostgresPool:
         elif not connection.is_closed():
             # Parked even with a cancelled statement's cancel request still in flight: asyncpg's protocol waits
             # for it before the connection's next statement, as its pool's release would have.
-            self._returned_at[connection] = time.monotonic()
             if not self._waiting:  # a unit of work waiting in asyncpg's acquire is woken only by its release
                 self._leased -= 1
-                self._parked.append((lease, connection))
+                self._parked.append((lease, connection, time.monotonic()))
                 return
+            self._returned_at[connection] = time.monotonic()
         await self._give_back(self._pool, lease)
 
     async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:
@@ -155,16 +168,17 @@ class PostgresPool:
     async def close(self) -> None:
         pool, self._pool, self._opening = self._pool, None, None
         parked, self._parked = self._parked, []
+        cut, self._cut = self._cut, []
         self._returned_at.clear()
         self._leased = 0
         if pool is not None:
-            for lease, _ in parked:  # asyncpg's close waits for every connection checked out of it
+            for lease in [*(lease for lease, _, _ in parked), *cut]:  # asyncpg's close waits for every one out
                 await pool.release(lease)
             await pool.close()
 
     def terminate(self) -> None:
         pool, self._pool, self._opening = self._pool, None, None
-        self._parked = []
+        self._parked, self._cut = [], []
         if pool is not None:
             pool.terminate()
 

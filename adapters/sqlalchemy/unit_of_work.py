@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import ARRAY, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sqlalchemy.connections import Session, open_session
+from adapters.sqlalchemy.connections import Session, Sessions
 from adapters.sqlalchemy.engine import json_text
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
@@ -62,24 +63,58 @@ def pending_events(aggregate: Any) -> list[DomainEvent]:
     return list(aggregate.events)
 
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository made on first use, then an ordinary attribute of its unit of work: a request opens several
+    units of work and most use one or two of the nine (all nine made up front were a tenth of an empty one)."""
+
+    def __init__(self, make: Callable[[SqlAlchemyUnitOfWork], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type | None = None) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, uow: SqlAlchemyUnitOfWork, owner: type | None = None) -> R: ...
+
+    def __get__(self, uow: SqlAlchemyUnitOfWork | None, owner: type | None = None) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        repository = uow.__dict__[self._name] = self._make(uow)  # found there from now on, before this
+        return repository
+
+
 class SqlAlchemyUnitOfWork:
+    _box: SecretBox
+    customers: _Repository[CustomerRepository] = _Repository(
+        lambda uow: SqlAlchemyCustomerRepository(uow._current))
+    gateway_accounts: _Repository[GatewayAccountRepository] = _Repository(
+        lambda uow: SqlAlchemyGatewayAccountRepository(uow._current))
+    payment_methods: _Repository[PaymentMethodRepository] = _Repository(
+        lambda uow: SqlAlchemyPaymentMethodRepository(uow._current))
+    orders: _Repository[OrderRepository] = _Repository(lambda uow: SqlAlchemyOrderRepository(uow._current))
+    invoices: _Repository[InvoiceRepository] = _Repository(lambda uow: SqlAlchemyInvoiceRepository(uow._current))
+    payments: _Repository[PaymentRepository] = _Repository(lambda uow: SqlAlchemyPaymentRepository(uow._current))
+    webhook_inbox: _Repository[WebhookInbox] = _Repository(lambda uow: SqlAlchemyWebhookInbox(uow._current))
+    events: _Repository[EventFeed] = _Repository(lambda uow: SqlAlchemyEventFeed(uow._current))
+    idempotency: _Repository[IdempotencyRecords] = _Repository(
+        lambda uow: SqlAlchemyIdempotencyRecords(uow._current, uow._box))
+
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False,
-                 autocommit: bool = False) -> None:
+                 autocommit: bool = False, sessions: Sessions | None = None) -> None:
         self._engine = engine
+        self._sessions = sessions or Sessions(engine)
         self._box = secret_box
         self._reads_only = reads_only
         self._autocommit = autocommit
         self._connection: Session | None = None
         self._transaction: SqlTransaction | None = None
-        self.customers: CustomerRepository = SqlAlchemyCustomerRepository(self._current)
-        self.gateway_accounts: GatewayAccountRepository = SqlAlchemyGatewayAccountRepository(self._current)
-        self.payment_methods: PaymentMethodRepository = SqlAlchemyPaymentMethodRepository(self._current)
-        self.orders: OrderRepository = SqlAlchemyOrderRepository(self._current)
-        self.invoices: InvoiceRepository = SqlAlchemyInvoiceRepository(self._current)
-        self.payments: PaymentRepository = SqlAlchemyPaymentRepository(self._current)
-        self.webhook_inbox: WebhookInbox = SqlAlchemyWebhookInbox(self._current)
-        self.events: EventFeed = SqlAlchemyEventFeed(self._current)
-        self.idempotency: IdempotencyRecords = SqlAlchemyIdempotencyRecords(self._current, self._box)
 
     def _current(self) -> SqlTransaction:
         if self._transaction is None:
@@ -90,8 +125,7 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("the unit of work is already open")
         # The transaction begins with the first statement (SQLite: BEGIN IMMEDIATE, see engine.py).
-        self._connection = await open_session(self._engine, reads_only=self._reads_only,
-                                              autocommit=self._autocommit)
+        self._connection = await self._sessions.open(reads_only=self._reads_only, autocommit=self._autocommit)
         self._transaction = SqlTransaction(self._connection, self._box)
         return self
 
@@ -147,12 +181,13 @@ class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
         self.engine = engine
         self.secret_box = secret_box
+        self._sessions = Sessions(engine)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, sessions=self._sessions)
 
     def autocommit(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True, sessions=self._sessions)
 
     def reader(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True, sessions=self._sessions)
