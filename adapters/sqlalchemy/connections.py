@@ -10,12 +10,11 @@ classes (IntegrityError, OperationalError), so callers cannot tell the two apart
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import exc
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -128,6 +127,8 @@ class CoreSession:
 class _Plan:
     """A statement compiled for one set of parameter names: its SQL and how to turn a dict into $1..$n."""
 
+    statement: ClauseElement  # held, with the dialect, so that their ids (the cache key) are not reused
+    dialect: Dialect
     compiled: SQLCompiler
     sql: str
     names: tuple[str, ...]
@@ -136,8 +137,11 @@ class _Plan:
     expands: bool  # an IN list rendered per call: SQLAlchemy expands it, the slower path
     returns_rows: bool
     writes: bool
+    direct: bool = False  # every value is a caller's, passed as it is: the arguments are a lookup per name
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        if self.direct:
+            return self.sql, [params[name] for name in self.names]
         if self.expands:
             state = self.compiled.construct_expanded_state(dict(params))
             processors = state.processors
@@ -152,6 +156,7 @@ class _Plan:
         return self.sql, arguments
 
 
+_NO_PARAMS: Mapping[str, Any] = {}
 _READER_WRITES = "a reader unit of work cannot write"
 AUTOCOMMIT_WRITES_ONE = "an autocommit unit of work writes one statement at a time"
 _DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -168,25 +173,47 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
                                   else bool(compiled.effective_returning))
     late = {p.key for p in (*compiled.post_compile_params, *compiled.literal_execute_params)}
     if late & set(keys):  # a list given per call: its length changes the SQL
-        return _Plan(compiled, compiled.string, (), (), {}, True, returns_rows, writes)
+        return _Plan(statement, dialect, compiled, compiled.string, (), (), {}, True, returns_rows, writes)
     if late:
         # Lists fixed in the statement (status NOT IN the final statuses): expanded once, here.
         state = compiled.construct_expanded_state(dict.fromkeys(keys))
         names = tuple(state.positiontup or ())
         processors = tuple(state.processors.get(n) for n in names)
         constants = {n: state.parameters[n] for n in names if n not in keys}
-        return _Plan(compiled, state.statement, names, processors, constants, False, returns_rows, writes)
+        return _Plan(statement, dialect, compiled, state.statement, names, processors, constants, False,
+                     returns_rows, writes)
     names = tuple(compiled.positiontup or ())
     processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     constants = {n: compiled.binds[n].effective_value for n in names if n not in keys}
-    return _Plan(compiled, compiled.string, names, processors, constants, False, returns_rows, writes)
+    direct = not constants and all(process is None for process in processors)
+    return _Plan(statement, dialect, compiled, compiled.string, names, processors, constants, False, returns_rows,
+                 writes, direct)
 
 
-@functools.lru_cache(maxsize=1024)
-def _plan(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> _Plan:
-    """Keyed by the statement object: hexpay's hot statements are built once at import, so this is a dict lookup.
-    A statement built per call (a filtered listing) misses and is compiled, like SQLAlchemy without its cache."""
-    return _compile(statement, dialect, keys)
+_PLANS: dict[tuple[int, int, tuple[str, ...]], _Plan] = {}
+_MAX_PLANS = 1024
+_compilations = 0
+
+
+def _plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan:
+    """Keyed by the statement object's identity: hexpay's hot statements are built once at import, so this is a
+    dict lookup on two ints and the names (a ClauseElement's own hash runs Python code; lru_cache cost twice this).
+    A plan holds its statement, so an id in the cache cannot be reused by another statement. A statement built per
+    call (a filtered listing) misses and is compiled, like SQLAlchemy without its cache."""
+    key = (id(statement), id(dialect), keys)
+    plan = _PLANS.get(key)
+    if plan is None:
+        global _compilations
+        _compilations += 1
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _compile(cast(ClauseElement, statement), dialect, keys)
+    return plan
+
+
+def compilations() -> int:
+    """How many statements have been compiled in this process (a test holds the hot path to none)."""
+    return _compilations
 
 
 class _Mappings:
@@ -242,9 +269,10 @@ class AsyncpgSession:
         self._lost = False
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
-        if isinstance(params, Sequence) and not isinstance(params, Mapping):
+        # A dict (nearly every call) is known at once: two ABC checks cost more than the plan lookup.
+        if type(params) is not dict and isinstance(params, Sequence) and not isinstance(params, Mapping):
             return await self._execute_many(statement, params)
-        values: Mapping[str, Any] = params or {}
+        values: Mapping[str, Any] = params or _NO_PARAMS
         plan = _plan(statement, self._dialect, tuple(values))
         if self._reads_only and plan.writes:
             raise RuntimeError(_READER_WRITES)

@@ -1,0 +1,33 @@
+"""Compiled statements are looked up by the statement object's identity: the same object is compiled once, and a
+plan is never handed to another statement, even one built after the first was dropped (ids are reused by
+Python; the plan holds its statement so that its id cannot be)."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+from adapters.sqlalchemy import connections
+from adapters.sqlalchemy.tables import payments
+
+DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+def test_a_statement_is_compiled_once_and_its_arguments_follow_its_names() -> None:
+    statement = select(payments.c.id).where(payments.c.id == bindparam("payment_id"),
+                                            payments.c.order_id == bindparam("order_id"))
+    before = connections.compilations()
+    plan = connections._plan(statement, DIALECT, ("payment_id", "order_id"))
+    assert connections._plan(statement, DIALECT, ("payment_id", "order_id")) is plan
+    assert connections.compilations() == before + 1
+    sql, arguments = plan.arguments({"order_id": "ord_1", "payment_id": "pay_1"})
+    assert arguments == ["pay_1", "ord_1"] and sql.index("$1") < sql.index("$2")
+    assert plan.direct
+
+
+def test_a_statement_built_per_call_never_gets_another_ones_plan() -> None:
+    for n in range(200):  # each dropped before the next is built: Python may give the next one the same id
+        statement = select(payments.c.id).where(payments.c.amount == n)  # a literal: a constant of its own plan
+        plan = connections._plan(statement, DIALECT, ())
+        assert plan.statement is statement
+        assert plan.arguments({})[1] == [n]
