@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import pytest
 
@@ -206,3 +207,22 @@ def test_an_event_without_id_type_or_created_is_malformed() -> None:
         del event[field]
         with pytest.raises(MalformedStripeObject):
             gateway_event(event)
+
+
+@pytest.mark.parametrize("status", [*(s.value for s in PaymentStatus), "requires_source", "requires_source_action"])
+def test_every_status_maps_the_same_from_a_dict_and_from_any_other_mapping(status: str) -> None:
+    """The mapping reads plain dicts on a fast path; a read-only Mapping (what another client might hand over) of
+    the same object must give the same snapshot, nested objects (the charge, the 3-D Secure action) included."""
+    intent = stripe_object("payment_intent", status=status, metadata=HEXPAY_META,
+                           latest_charge={"id": "ch_1", "amount": 1099, "status": "succeeded", "amount_refunded": 99},
+                           next_action={"type": "redirect_to_url", "redirect_to_url": {"url": "https://bank/3ds"}})
+    frozen = MappingProxyType({key: MappingProxyType(value) if isinstance(value, dict) else value
+                               for key, value in intent.items()})
+    assert payment_snapshot(frozen, AT) == payment_snapshot(intent, AT)
+    assert payment_snapshot(intent, AT).amount_refunded == 99
+
+
+@pytest.mark.parametrize("status", [None, 7, "Succeeded", "requires_source "])
+def test_a_status_that_is_not_one_of_stripes_texts_is_malformed(status: object) -> None:
+    with pytest.raises(MalformedStripeObject, match="unknown payment_intent status"):
+        payment_snapshot(stripe_object("payment_intent", status=status), AT)
