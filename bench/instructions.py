@@ -44,16 +44,16 @@ def _switch(state: str) -> None:
     subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], check=True, capture_output=True)
 
 
-def count(module: str, arguments: list[str]) -> int:
+def count(module: str, arguments: list[str]) -> tuple[int, str]:
     """Runs `python -m module arguments` under callgrind (counting off until it switches counting on) and returns
-    the instructions counted. Its standard output passes through."""
+    the instructions counted and what it printed."""
     if not available():
         raise SystemExit("counting instructions needs valgrind (the Debian package valgrind)")
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
                sys.executable, "-m", module, *arguments]
-    done = subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, capture_output=True, text=True)
     found = _COLLECTED.findall(done.stderr)
     if done.returncode != 0 or not found:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"python -m {module} under callgrind failed (exit {done.returncode})")
-    return int(found[-1].replace(",", ""))
+    return int(found[-1].replace(",", "")), done.stdout
