@@ -1,7 +1,8 @@
 """CPU per request of hexpay in this process, for an A/B of a change too small for the loaded bench to tell from
 its noise: `python -m bench.cpu_per_request --requests 1500` prints the user and system CPU per create payment;
-`--scenario webhook` per webhook delivery instead (the sandbox's own events for payments the shopper confirmed in
-the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
+`--scenario confirm_payment` per confirm of a payment opened with the shopper's saved card (it succeeds and pays its
+order and invoice); `--scenario webhook` per webhook delivery (the sandbox's own events for payments the shopper
+confirmed in the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
 
 The real app (uvloop, Postgres, the sandbox gateway, production settings, a JSON log line per request written to
 /dev/null) is called straight through ASGI, one request after another, so nothing else competes for this process: no
@@ -148,7 +149,22 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
             raise SystemExit(f"create payment answered {status}")
         return answer
 
-    if scenario == "webhook":
+    async def confirm(reference: str, payment: dict[str, Any]) -> None:
+        headers = {**authorization[reference], "Idempotency-Key": uuid.uuid4().hex}
+        status, answer = await call.post(f"/api/store/payments/{payment['payment_id']}/confirm/", headers, b"")
+        if status != 200 or answer.get("status") != "succeeded":
+            raise SystemExit(f"confirm payment answered {status}: {answer}")
+
+    if scenario == "confirm_payment":
+        opened = [(reference, await create(reference, order_id)) for reference, order_id in orders]
+        for reference, payment in opened[:WARM_UP]:
+            await confirm(reference, payment)
+        with window():
+            before, started = os.times(), time.perf_counter()
+            for reference, payment in opened[WARM_UP:]:
+                await confirm(reference, payment)
+            after, ended = os.times(), time.perf_counter()
+    elif scenario == "webhook":
         created = [await create(reference, order_id) for reference, order_id in orders]
         deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
         for headers, body in deliveries[:WARM_UP]:
@@ -178,7 +194,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, help="payments created (after 100 warm-up); default 1,500, or 200 "
                         "with --instructions")
-    parser.add_argument("--scenario", choices=("create_payment", "webhook"), default="create_payment")
+    parser.add_argument("--scenario", choices=("create_payment", "confirm_payment", "webhook"),
+                        default="create_payment")
     parser.add_argument("--database", default=DATABASE,
                         help="the scratch database's name (created and dropped; two runs at once need two names)")
     parser.add_argument("--instructions", action="store_true",
