@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvloop
@@ -155,39 +156,29 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
         if status != 200 or answer.get("status") != "succeeded":
             raise SystemExit(f"confirm payment answered {status}: {answer}")
 
+    # Each scenario: its requests, each a call; the first WARM_UP are sent before the measured window.
+    steps: list[Callable[[], Awaitable[Any]]]
     if scenario == "confirm_payment":
         opened = [(reference, await create(reference, order_id)) for reference, order_id in orders]
-        for reference, payment in opened[:WARM_UP]:
-            await confirm(reference, payment)
-        with window():
-            before, started = os.times(), time.perf_counter()
-            for reference, payment in opened[WARM_UP:]:
-                await confirm(reference, payment)
-            after, ended = os.times(), time.perf_counter()
+        steps = [functools.partial(confirm, reference, payment) for reference, payment in opened]
     elif scenario == "webhook":
         created = [await create(reference, order_id) for reference, order_id in orders]
         deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
-        for headers, body in deliveries[:WARM_UP]:
-            await _deliver(call, gateway_id, headers, body)
-        measured = deliveries[WARM_UP:]
-        with window():
-            before, started = os.times(), time.perf_counter()
-            for headers, body in measured:
-                await _deliver(call, gateway_id, headers, body)
-            after, ended = os.times(), time.perf_counter()
-        requests = len(measured)
+        steps = [functools.partial(_deliver, call, gateway_id, headers, body) for headers, body in deliveries]
     else:
-        for reference, order_id in orders[:WARM_UP]:
-            await create(reference, order_id)
-        with window():
-            before, started = os.times(), time.perf_counter()
-            for reference, order_id in orders[WARM_UP:]:
-                await create(reference, order_id)
-            after, ended = os.times(), time.perf_counter()
-    return {"requests": requests,
-            "user_us": 1e6 * (after.user - before.user) / requests,
-            "system_us": 1e6 * (after.system - before.system) / requests,
-            "wall_us": 1e6 * (ended - started) / requests}
+        steps = [functools.partial(create, reference, order_id) for reference, order_id in orders]
+    for step in steps[:WARM_UP]:
+        await step()
+    measured = steps[WARM_UP:]
+    with window():
+        before, started = os.times(), time.perf_counter()
+        for step in measured:
+            await step()
+        after, ended = os.times(), time.perf_counter()
+    return {"requests": len(measured),
+            "user_us": 1e6 * (after.user - before.user) / len(measured),
+            "system_us": 1e6 * (after.system - before.system) / len(measured),
+            "wall_us": 1e6 * (ended - started) / len(measured)}
 
 
 def main() -> None:
