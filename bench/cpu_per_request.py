@@ -4,12 +4,12 @@ its noise: `python -m bench.cpu_per_request --requests 1500` prints the user and
 order and invoice); `--scenario webhook` per webhook delivery (the sandbox's own events for payments the shopper
 confirmed in the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
 
-The real app (uvloop, Postgres, the sandbox gateway, production settings, a JSON log line per request written to
-/dev/null) is called straight through ASGI, one request after another, so nothing else competes for this process: no
-HTTP server, no load client, no other request's work. Its figure is not the bench's (no HTTP parsing, no batching of
-concurrent requests) but the difference between two trees is the difference in hexpay's own work. To compare, run it
-from two checkouts in turn, A B A B A B (`git worktree add ../old HEAD~1`, then `cd ../old && python -m
-bench.cpu_per_request`).
+The real app (uvloop, Postgres, the sandbox gateway, production settings and garbage-collector tuning, a JSON log
+line per request written to /dev/null) is called straight through ASGI, one request after another, so nothing else
+competes for this process: no HTTP server, no load client, no other request's work. Its figure is not the bench's
+(no HTTP parsing, no batching of concurrent requests) but the difference between two trees is the difference in
+hexpay's own work. To compare, run it from two checkouts in turn, A B A B A B (`git worktree add ../old HEAD~1`,
+then `cd ../old && python -m bench.cpu_per_request`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import gc
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from adapters.sqlalchemy import upgrade_to_head
 from bench import instructions, target
 from bench.inprocess import InProcessHexpay, in_process_hexpay
 from bench.secrets import BenchSecrets
+from entrypoints.http.asgi import tune_garbage_collector
 from entrypoints.http.logs import configure_logging
 
 DATABASE = "hexpay_bench_cpu"
@@ -94,6 +96,19 @@ def production_logging(secrets: BenchSecrets) -> Iterator[None]:
             root.setLevel(level)
 
 
+@contextlib.contextmanager
+def production_collector() -> Iterator[None]:
+    """The garbage collector as `hexpay serve` tunes it once the app is built (startup objects frozen, the first
+    generation collected every 5,000 allocations), put back afterwards for whoever runs this in their process."""
+    thresholds = gc.get_threshold()
+    tune_garbage_collector()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 async def _paid_in_the_browser(hexpay: InProcessHexpay, gateway_id: str,
                                created: list[dict[str, Any]]) -> list[tuple[dict[str, str], bytes]]:
     """Each payment confirmed at the sandbox with its client secret alone (what Stripe.js does), so hexpay learns of
@@ -124,7 +139,8 @@ async def measure(requests: int, scenario: str = "create_payment", server_url: s
         secrets = BenchSecrets()
         with production_logging(secrets):
             async with in_process_hexpay(chosen.url(), secrets, recording=False) as hexpay:
-                return await _measure_on(hexpay, requests, scenario, window)
+                with production_collector():
+                    return await _measure_on(hexpay, requests, scenario, window)
     finally:
         await target.drop_database(chosen)
 
