@@ -82,11 +82,6 @@ class Sessions:
         return CoreSession(await self._engine.connect())
 
 
-async def open_session(engine: AsyncEngine, *, reads_only: bool = False, autocommit: bool = False) -> Session:
-    """A session on the engine (Sessions.open); a caller opening many keeps one Sessions instead."""
-    return await Sessions(engine).open(reads_only=reads_only, autocommit=autocommit)
-
-
 class CoreSession:
     """Statements through SQLAlchemy's AsyncConnection (SQLite: BEGIN IMMEDIATE comes from engine.py's hook)."""
 
@@ -361,15 +356,15 @@ class AsyncpgSession:
         return self._transaction is not None
 
     async def commit(self) -> None:
-        await self._end("commit")
+        await self._end("COMMIT;")
 
     async def rollback(self) -> None:
-        await self._end("rollback")
+        await self._end("ROLLBACK;")
 
-    async def _end(self, how: str) -> None:
+    async def _end(self, statement: str) -> None:
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
-            await self._run("COMMIT;" if how == "commit" else "ROLLBACK;")
+            await self._run(statement)
 
     async def close(self) -> None:
         """Back to the pool. A connection still inside a transaction (its ROLLBACK interrupted: the request was

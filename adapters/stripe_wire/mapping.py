@@ -48,8 +48,9 @@ _PAYMENT_STATUSES: dict[Any, PaymentStatus] = {
 
 
 def _is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    """A JSON object: a dict (what both adapters hand over) at once, any other Mapping by the slower ABC check."""
-    return type(value) is dict or isinstance(value, Mapping)
+    """A JSON object: a dict (what both adapters hand over) at once, null at once, any other value by the slower ABC
+    check."""
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 class MalformedStripeObject(InvalidGatewayRequest):
@@ -97,7 +98,7 @@ def payment_status(value: Any) -> PaymentStatus:
 
 
 def payment_error(error: Any) -> PaymentError | None:
-    if error is None or not _is_object(error):
+    if not _is_object(error):
         return None
     def text(key: str) -> str | None:
         value = error.get(key)
@@ -107,7 +108,7 @@ def payment_error(error: Any) -> PaymentError | None:
 
 def next_action(action: Any) -> NextAction | None:
     """3-D Secure: a URL hexpay can hand to any frontend, or a handoff to Stripe.js (handleNextAction)."""
-    if action is None or not _is_object(action):
+    if not _is_object(action):
         return None
     if action.get("type") == "redirect_to_url":
         redirect = action.get("redirect_to_url")
@@ -121,10 +122,10 @@ def next_action(action: Any) -> NextAction | None:
 def _charges(intent: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The intent's charges we can see: latest_charge when expanded, else the pre-2022 `charges` list."""
     latest = intent.get("latest_charge")
-    if latest is not None and _is_object(latest):
+    if _is_object(latest):
         return [latest]
     listed = intent.get("charges")
-    if listed is not None and _is_object(listed) and isinstance(listed.get("data"), list):
+    if _is_object(listed) and isinstance(listed.get("data"), list):
         return [c for c in listed["data"] if _is_object(c)]
     return []
 
