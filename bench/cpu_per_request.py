@@ -128,7 +128,7 @@ async def _deliver(call: DirectCall, gateway_id: str, headers: dict[str, str], b
 
 async def measure(requests: int, scenario: str = "create_payment", server_url: str | None = None,
                   database: str = DATABASE, window: Window = contextlib.nullcontext,
-                  ) -> dict[str, float]:
+                  concurrency: int = 1) -> dict[str, float]:
     """server_url: a Postgres server to create the scratch database on (default: as `make bench` chooses);
     window: entered around the measured requests alone (the instruction count switches callgrind on in it)."""
     chosen = target.Target(make_url(server_url)) if server_url else await target.choose()
@@ -140,13 +140,25 @@ async def measure(requests: int, scenario: str = "create_payment", server_url: s
         with production_logging(secrets):
             async with in_process_hexpay(chosen.url(), secrets, recording=False) as hexpay:
                 with production_collector():
-                    return await _measure_on(hexpay, requests, scenario, window)
+                    return await _measure_on(hexpay, requests, scenario, window, concurrency)
     finally:
         await target.drop_database(chosen)
 
 
+async def _send(steps: list[Callable[[], Awaitable[Any]]], concurrency: int) -> None:
+    """The steps in order, `concurrency` of them in flight at a time (as many clients each waiting for its answer
+    before sending the next)."""
+    pending = iter(steps)
+
+    async def client() -> None:
+        for step in pending:
+            await step()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+
+
 async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
-                      window: Window) -> dict[str, float]:
+                      window: Window, concurrency: int = 1) -> dict[str, float]:
     gateway_id = await hexpay.register_gateway()
     cards = {f"shopper-{n}": await hexpay.save_card(f"shopper-{n}", gateway_id) for n in range(SHOPPERS)}
     orders = [(reference, await hexpay.order(reference))
@@ -183,13 +195,11 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
         steps = [functools.partial(_deliver, call, gateway_id, headers, body) for headers, body in deliveries]
     else:
         steps = [functools.partial(create, reference, order_id) for reference, order_id in orders]
-    for step in steps[:WARM_UP]:
-        await step()
+    await _send(steps[:WARM_UP], concurrency)  # at the same concurrency: the connections it needs are opened here
     measured = steps[WARM_UP:]
     with window():
         before, started = os.times(), time.perf_counter()
-        for step in measured:
-            await step()
+        await _send(measured, concurrency)
         after, ended = os.times(), time.perf_counter()
     return {"requests": len(measured),
             "user_us": 1e6 * (after.user - before.user) / len(measured),
@@ -205,6 +215,8 @@ def main() -> None:
                         default="create_payment")
     parser.add_argument("--database", default=DATABASE,
                         help="the scratch database's name (created and dropped; two runs at once need two names)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="requests in flight at once (default 1: one after another)")
     parser.add_argument("--instructions", action="store_true",
                         help="count the instructions per request under valgrind instead (bench/instructions.py)")
     options = parser.parse_args()
@@ -212,13 +224,14 @@ def main() -> None:
     if options.instructions and not instructions.under_callgrind():
         counted, printed = instructions.count("bench.cpu_per_request", [
             "--instructions", "--requests", str(requests), "--scenario", options.scenario,
-            "--database", options.database])
+            "--database", options.database, "--concurrency", str(options.concurrency)])
         measured = int(printed.split(_MEASURED)[-1].split()[0])  # a webhook run delivers what the payments sent
         print(f"{options.scenario}, in process: {counted / measured:,.0f} instructions per request "
               f"over {measured:,} requests")
         return
     window = instructions.counted if options.instructions else contextlib.nullcontext
-    result = uvloop.run(measure(requests, options.scenario, database=options.database, window=window))
+    result = uvloop.run(measure(requests, options.scenario, database=options.database, window=window,
+                                concurrency=options.concurrency))
     if options.instructions:
         print(f"{_MEASURED}{result['requests']:.0f}")  # for the parent; CPU times under valgrind say nothing
         return

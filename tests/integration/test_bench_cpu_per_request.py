@@ -19,3 +19,11 @@ async def test_the_in_process_measurement_runs_each_scenario_to_the_end(
     # webhook: every event of 120 payments but the 100 warmed up on, at least one succeeded event per payment.
     assert result["requests"] == 20 if scenario != "webhook" else result["requests"] >= 20
     assert result["user_us"] > 0 and result["system_us"] >= 0 and result["wall_us"] > 0
+
+
+async def test_the_measurement_keeps_several_requests_in_flight_when_asked(postgres_server_url: str) -> None:
+    # Confirms of 40 payments, 8 at a time: the connections they need are opened in the warm-up, every confirm
+    # still succeeds (the tool stops otherwise), and each is counted once.
+    result = await measure(40, "confirm_payment", server_url=postgres_server_url,
+                           database="hexpay_bench_cpu_concurrent", concurrency=8)
+    assert result["requests"] == 40
