@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Delete, Executable, Insert, Table, Update, bindparam, delete, insert, update
+from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sqlalchemy.connections import AUTOCOMMIT_WRITES_ONE, Params, Session
-from adapters.sqlalchemy.connections import Rows as Result
+from adapters.sqlalchemy.connections import AUTOCOMMIT_WRITES_ONE, Session
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from, may_clash
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
@@ -40,6 +39,9 @@ def delete_children(child: Table, parent_column: str) -> Delete:
 class SqlTransaction:
     def __init__(self, session: Session, box: SecretBox) -> None:
         self.session = session
+        # The session's own method, not one that forwards to it: each statement's answer then climbs back through
+        # one frame less on its way to the repository.
+        self.execute = session.execute
         self.box = box
         self.is_postgres = session.is_postgres
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
@@ -48,9 +50,6 @@ class SqlTransaction:
         # Per (table, id), the guarded columns as last read or written: an update that leaves them (and the
         # children) alone cannot violate a unique constraint, so it needs no savepoint.
         self.guarded: dict[tuple[str, Hashable], tuple[Any, ...]] = {}
-
-    async def execute(self, statement: Executable, params: Params = None) -> Result:
-        return await self.session.execute(statement, params)
 
     @property
     def outside_snapshot(self) -> bool:

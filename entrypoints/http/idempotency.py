@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from application.ports.repositories import IdempotencyRecord
 from entrypoints.http.auth import caller_of
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from entrypoints.container import Container
 
 HEADER = "idempotency-key"
+_HEADER_BYTES = HEADER.encode()
 REPLAYED = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=24)
@@ -49,6 +51,14 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def _key_of(scope: Scope) -> str | None:
+    """The Idempotency-Key header, read from the raw ASGI headers without decoding the others."""
+    for name, value in scope["headers"]:
+        if len(name) == len(HEADER) and name.lower() == _HEADER_BYTES:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
@@ -59,15 +69,17 @@ class IdempotencyMiddleware:
         self.container = container
         self._last_purge = 0.0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: a request without a key gets the inner app's awaitable as it is, so this layer adds no
+        # frame to its awaits.
         if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        key = headers.get(HEADER)
+            return self.app(scope, receive, send)
+        key = _key_of(scope)
         if key is None:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._keyed(scope, receive, send, key)
+
+    async def _keyed(self, scope: HTTPScope, receive: Receive, send: Send, key: str) -> None:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             await send_problem(send, 400, "validation_error", "Idempotency-Key must be 1-255 characters.",
                                field="Idempotency-Key")
