@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TOKEN_PREFIX = "hx1."
+BYTES_PREFIX = b"hx1:"  # seal_bytes: the prefix, the nonce, the ciphertext and tag as they are (no base64)
 NONCE_BYTES = 12
 _INFO = b"hexpay secret box: AES-256-GCM-SIV"
 
@@ -73,6 +74,20 @@ class AeadSecretBox:
             token = TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).decode()
             self._remember(token, plaintext, current=True)
         return token
+
+    def seal_bytes(self, plaintext: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return BYTES_PREFIX + nonce + self._ciphers[0].encrypt(nonce, plaintext, None)
+
+    def open_bytes(self, sealed: bytes) -> bytes:
+        nonce = sealed[len(BYTES_PREFIX):len(BYTES_PREFIX) + NONCE_BYTES]
+        if sealed.startswith(BYTES_PREFIX) and len(nonce) == NONCE_BYTES:
+            for cipher in self._ciphers:
+                try:
+                    return cipher.decrypt(nonce, sealed[len(BYTES_PREFIX) + NONCE_BYTES:], None)
+                except InvalidTag:
+                    continue
+        raise ValueError("sealed value cannot be opened with the configured keys")
 
     def open(self, token: str) -> str:
         plaintext = self._opened.get(token)

@@ -84,10 +84,18 @@ class SqlAlchemyIdempotencyRecords:
         self._box = box
 
     def _seal(self, body: bytes | None) -> bytes | None:
-        return None if body is None else self._box.seal(base64.b64encode(body).decode()).encode()
+        # Binary and not remembered by the box: an answer is sealed once and opened only if its key comes again.
+        return None if body is None else self._box.seal_bytes(body)
 
     def _open(self, sealed: bytes | None) -> bytes | None:
-        return None if sealed is None else base64.b64decode(self._box.open(bytes(sealed).decode()))
+        if sealed is None:
+            return None
+        try:
+            return self._box.open_bytes(bytes(sealed))
+        except ValueError:
+            # Stored before seal_bytes: a text token of the answer in base64. Records live 24 hours, so this path
+            # has nothing left to open a day after the upgrade.
+            return base64.b64decode(self._box.open(bytes(sealed).decode("ascii", errors="replace")))
 
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         tx = self._tx()

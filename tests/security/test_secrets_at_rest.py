@@ -5,6 +5,7 @@ re-seals everything (credentials, payments' client secrets) so the old key can g
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -226,20 +227,26 @@ def cli_environment(database_url: str, keys: str, var_dir: Path) -> dict[str, st
             "HEXPAY_JWT_SECRET": "cli-jwt-" + "j" * 24}
 
 
+async def claim_key(container: Container, key: str) -> IdempotencyRecord | None:
+    """Ann's claim of an Idempotency-Key, committed: None when it is new, else the record found (a replay)."""
+    async with container.uow_factory()() as uow:
+        found = await uow.idempotency.claim(IdempotencyRecord(
+            caller="shopper:ann", key=key, fingerprint="f", created_at=container.clock().now()))
+        await uow.commit()
+    return found
+
+
 async def test_stored_idempotent_answers_are_sealed(database_url: str, measure: Measure) -> None:
     """An intent's answer carries its client_secret and is kept 24 h for replays: never in plain text."""
     key = Fernet.generate_key().decode()
     container = container_with(database_url, key)
     answer = b'{"payment_id": "pay_1", "client_secret": "pi_1_secret_at_rest_check"}'
     try:
+        assert await claim_key(container, "k-1") is None
         async with container.uow_factory()() as uow:
-            assert await uow.idempotency.claim(IdempotencyRecord(
-                caller="shopper:ann", key="k-1", fingerprint="f", created_at=container.clock().now())) is None
             await uow.idempotency.complete("shopper:ann", "k-1", 201, answer, {"content-type": "application/json"})
             await uow.commit()
-        async with container.uow_factory()() as uow:
-            replay = await uow.idempotency.claim(IdempotencyRecord(
-                caller="shopper:ann", key="k-1", fingerprint="f", created_at=container.clock().now()))
+        replay = await claim_key(container, "k-1")
     finally:
         await container.engine().dispose()
     assert replay is not None and (replay.status_code, replay.response_body) == (201, answer)
@@ -252,3 +259,25 @@ async def test_stored_idempotent_answers_are_sealed(database_url: str, measure: 
     stored = bytes(row["response_body"])
     assert b"secret_at_rest_check" not in stored and b"client_secret" not in stored
     measure("idempotent answer sealed", database=database_url.split(":", 1)[0], stored_bytes=len(stored))
+
+
+async def test_an_answer_stored_before_binary_sealing_still_replays(database_url: str) -> None:
+    """Until this version an answer was kept as the text token of its base64; records live 24 hours, so those
+    written just before an upgrade are still replayed after it."""
+    key = Fernet.generate_key().decode()
+    container = container_with(database_url, key)
+    answer = b'{"payment_id": "pay_1", "client_secret": "pi_1_secret_from_before"}'
+    legacy = AeadSecretBox([key]).seal(base64.b64encode(answer).decode()).encode()
+    try:
+        assert await claim_key(container, "k-old") is None
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(update(idempotency_keys).where(idempotency_keys.c.key == "k-old").values(
+                    status_code=201, response_body=legacy))
+        finally:
+            await engine.dispose()
+        replay = await claim_key(container, "k-old")
+    finally:
+        await container.engine().dispose()
+    assert replay is not None and (replay.status_code, replay.response_body) == (201, answer)

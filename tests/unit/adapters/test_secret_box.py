@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from adapters.crypto import REMEMBERED, TOKEN_PREFIX, AeadSecretBox, derive_fernet_key
+from adapters.crypto import BYTES_PREFIX, REMEMBERED, TOKEN_PREFIX, AeadSecretBox, derive_fernet_key
 
 OLD, NEW = AeadSecretBox.generate_key(), AeadSecretBox.generate_key()
 
@@ -68,3 +68,39 @@ def test_its_memory_is_bounded() -> None:
     tokens = [box.seal(f"value-{i}") for i in range(REMEMBERED + 10)]
     assert len(box._opened) <= REMEMBERED
     assert box.open(tokens[0]) == "value-0"  # forgotten, then opened the slow way
+
+
+# ---- seal_bytes: stored answers, sealed once ---------------------------------------------------------------------
+def test_bytes_are_sealed_raw_under_the_first_key_and_open_under_any_configured_one() -> None:
+    answer = b'{"client_secret": "pi_1_secret_abc"}'
+    sealed = AeadSecretBox([OLD]).seal_bytes(answer)
+    assert sealed.startswith(BYTES_PREFIX) and b"pi_1_secret_abc" not in sealed
+    assert len(sealed) == len(BYTES_PREFIX) + 12 + len(answer) + 16  # nonce, ciphertext, tag: no base64
+    assert AeadSecretBox([OLD]).seal_bytes(answer) != sealed  # a fresh nonce per seal
+    assert AeadSecretBox([NEW, OLD]).open_bytes(sealed) == answer  # after rotation, still readable
+    assert AeadSecretBox([NEW, OLD]).open_bytes(AeadSecretBox([NEW, OLD]).seal_bytes(b"")) == b""
+    with pytest.raises(ValueError, match="cannot be opened"):
+        AeadSecretBox([NEW]).open_bytes(sealed)  # another key: refused, not misread
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda s: s[:-1] + bytes([s[-1] ^ 1]),  # the tag changed
+    lambda s: s[:6] + bytes([s[6] ^ 1]) + s[7:],  # the nonce changed
+    lambda s: s[:len(BYTES_PREFIX) + 5],  # cut inside the nonce
+    lambda s: BYTES_PREFIX,
+    lambda s: b"",
+    lambda s: AeadSecretBox([NEW]).seal("a text token").encode(),  # seal()'s tokens are not seal_bytes'
+])
+def test_tampered_or_foreign_bytes_are_refused(mangle: object) -> None:
+    box = AeadSecretBox([NEW])
+    with pytest.raises(ValueError, match="cannot be opened"):
+        box.open_bytes(mangle(box.seal_bytes(b"an answer")))  # type: ignore[operator]
+
+
+def test_sealed_bytes_are_not_remembered() -> None:
+    # Every answer is new: remembered, they would only push out the tokens worth remembering (credentials).
+    box = AeadSecretBox([NEW])
+    token = box.seal("sk_test_kept")
+    for n in range(REMEMBERED + 10):
+        box.open_bytes(box.seal_bytes(f"answer {n}".encode()))
+    assert box._opened == {token: "sk_test_kept"}
