@@ -5,11 +5,11 @@ order and invoice); `--scenario webhook` per webhook delivery (the sandbox's own
 confirmed in the browser, as Stripe.js does: each moves a payment to succeeded and pays its order and invoice).
 
 The real app (uvloop, Postgres, the sandbox gateway, production settings and garbage-collector tuning, a JSON log
-line per request written to /dev/null) is called straight through ASGI, one request after another, so nothing else
-competes for this process: no HTTP server, no load client, no other request's work. Its figure is not the bench's
-(no HTTP parsing, no batching of concurrent requests) but the difference between two trees is the difference in
-hexpay's own work. To compare, run it from two checkouts in turn, A B A B A B (`git worktree add ../old HEAD~1`,
-then `cd ../old && python -m bench.cpu_per_request`).
+line per request written to /dev/null) is called straight through ASGI, one request after another (or N at once
+with `--concurrency N`), so nothing else competes for this process: no HTTP server, no load client. Its figure is
+not the bench's (no HTTP parsing; one at a time, no batching of concurrent requests either) but the difference
+between two trees is the difference in hexpay's own work. To compare, run it from two checkouts in turn,
+A B A B A B (`git worktree add ../old HEAD~1`, then `cd ../old && python -m bench.cpu_per_request`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class DirectCall:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-
 
     async def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         """The status and the decoded JSON answer (None when it has none)."""

@@ -19,6 +19,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from application.use_cases.payment_methods import Shopper
+from entrypoints.http.headers import header_of
 from entrypoints.http.problems import Unauthenticated
 from entrypoints.settings import Settings
 
@@ -119,26 +120,18 @@ class Authentication:
             state = scope.setdefault("state", {})
             audience = scope["route_handler"].opt.get("audience")
             if audience == SHOPPER:
-                shopper = shopper_of(bearer_token(_authorization(scope)), self.container.settings())
+                shopper = shopper_of(bearer_token(header_of(scope, b"authorization") or ""), self.container.settings())
                 if shopper is None:
                     raise Unauthenticated()
                 state[_SHOPPER] = shopper
                 state[_CALLER] = f"{SHOPPER}:{shopper.reference}"
             elif audience == ADMIN:
-                if not is_admin(bearer_token(_authorization(scope)), self.container.settings()):
+                if not is_admin(bearer_token(header_of(scope, b"authorization") or ""), self.container.settings()):
                     raise Unauthenticated()
                 state[_CALLER] = ADMIN
             else:
                 state[_CALLER] = PUBLIC
         return self.app(scope, receive, send)
-
-
-def _authorization(scope: Scope) -> str:
-    """The request's Authorization header, read from the raw ASGI headers without decoding the others."""
-    for name, value in scope["headers"]:
-        if len(name) == 13 and name.lower() == b"authorization":
-            return str(value.decode("latin-1"))
-    return ""
 
 
 def caller_of(scope: Scope) -> str:

@@ -25,6 +25,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from application.ports.repositories import IdempotencyRecord
 from entrypoints.http.auth import caller_of
+from entrypoints.http.headers import header_of
 from entrypoints.http.limits import MAX_BODY_BYTES, read_body, send_problem
 
 if TYPE_CHECKING:
@@ -51,14 +52,6 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _key_of(scope: Scope) -> str | None:
-    """The Idempotency-Key header, read from the raw ASGI headers without decoding the others."""
-    for name, value in scope["headers"]:
-        if len(name) == len(HEADER) and name.lower() == _HEADER_BYTES:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
@@ -74,7 +67,7 @@ class IdempotencyMiddleware:
         # frame to its awaits.
         if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
             return self.app(scope, receive, send)
-        key = _key_of(scope)
+        key = header_of(scope, _HEADER_BYTES)
         if key is None:
             return self.app(scope, receive, send)
         return self._keyed(scope, receive, send, key)

@@ -14,10 +14,12 @@ import time
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from entrypoints.http.headers import header_of
 from entrypoints.http.logs import FIELDS, VOUCHED
 from entrypoints.http.metrics import HttpMetrics
 
 REQUEST_ID = "x-request-id"
+_REQUEST_ID_BYTES = REQUEST_ID.encode()
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 UNMATCHED = "unmatched"
 _LINE_FIELDS = ("request_id", "method", "route", "status", "duration_ms")
@@ -30,11 +32,9 @@ _log = logging.getLogger("hexpay.http")
 def request_id_of(scope: Scope) -> tuple[str, bool]:
     """The caller's X-Request-Id when it is a sane token (so traces join up across services), else a new one; and
     whether the caller chose it."""
-    for name, value in scope["headers"]:
-        if name.lower() == REQUEST_ID.encode():
-            text = value.decode("latin-1")
-            if _VALID_ID.match(text):
-                return text, True
+    text = header_of(scope, _REQUEST_ID_BYTES)
+    if text is not None and _VALID_ID.match(text):
+        return text, True
     return secrets.token_hex(16), False  # 32 hex digits, as uuid4().hex gave, without building a UUID (2 us)
 
 
@@ -55,7 +55,7 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID.encode(), request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (_REQUEST_ID_BYTES, request_id.encode())]
             await send(message)
 
         try:
