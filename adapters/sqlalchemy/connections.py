@@ -133,10 +133,15 @@ class _Plan:
     returns_rows: bool
     writes: bool
     direct: bool = False  # every value is a caller's, passed as it is: the arguments are a lookup per name
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...] = ()  # the positions with a processor, with it
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        # A plan is made for one exact set of parameter names, so every name is either the caller's or a
+        # constant: the values are gathered by one map in C, then only the columns with a processor (UTC
+        # timestamps, JSON) are converted, where a loop over every name cost a settlement's 25-column UPDATE
+        # about 20 bytecodes a column.
         if self.direct:
-            return self.sql, [params[name] for name in self.names]
+            return self.sql, list(map(params.__getitem__, self.names))
         if self.expands:
             state = self.compiled.construct_expanded_state(dict(params))
             processors = state.processors
@@ -144,10 +149,12 @@ class _Plan:
             values = [state.parameters[name] for name in names]
             return state.statement, [processors[n](v) if n in processors and v is not None else v
                                      for n, v in zip(names, values, strict=True)]
-        arguments = []
-        for name, process in zip(self.names, self.processors, strict=True):
-            value = params[name] if name in params else self.constants[name]
-            arguments.append(value if process is None or value is None else process(value))
+        arguments = list(map({**params, **self.constants}.__getitem__ if self.constants else params.__getitem__,
+                             self.names))
+        for index, process in self.converted:
+            value = arguments[index]
+            if value is not None:
+                arguments[index] = process(value)
         return self.sql, arguments
 
 
@@ -180,13 +187,17 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
         processors = tuple(state.processors.get(n) for n in names)
         constants = {n: state.parameters[n] for n in names if n not in keys}
         return _Plan(statement, dialect, compiled, state.statement, names, processors, constants, False,
-                     returns_rows, writes)
+                     returns_rows, writes, converted=_converted(processors))
     names = tuple(compiled.positiontup or ())
     processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     constants = {n: compiled.binds[n].effective_value for n in names if n not in keys}
     direct = not constants and all(process is None for process in processors)
     return _Plan(statement, dialect, compiled, compiled.string, names, processors, constants, False, returns_rows,
-                 writes, direct)
+                 writes, direct, _converted(processors))
+
+
+def _converted(processors: tuple[Callable[[Any], Any] | None, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    return tuple((index, process) for index, process in enumerate(processors) if process is not None)
 
 
 _PLANS: dict[tuple[int, int, tuple[str, ...]], _Plan] = {}

@@ -206,6 +206,8 @@ class SqlAlchemyOrderRepository(_Repository):
         for line in found:
             lines[line["order_id"]].append(line)
         loaded = [mapping.order_from(row, lines[row["id"]]) for row in rows]
+        for row in rows:
+            tx.remember_row(orders, row)
         for order in loaded:
             tx.remember_children(order_lines, order.id, mapping.order_line_rows(order))
         return loaded
@@ -217,6 +219,7 @@ class SqlAlchemyOrderRepository(_Repository):
             return None
         lines = [{c: r["line_" + c] for c in _LINE_COLUMNS} for r in rows if r["line_position"] is not None]
         order = mapping.order_from(rows[0], lines)
+        tx.remember_row(orders, rows[0])
         tx.remember_children(order_lines, order.id, mapping.order_line_rows(order))
         return order
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Hashable, Sequence
 from contextlib import asynccontextmanager, nullcontext
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
+import msgspec
 from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +19,9 @@ from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
 
 Rows = list[dict[str, Any]]
+_ABSENT = object()
+_DOCUMENTS = (dict, list)  # JSON columns: equal as Python values is not enough (1 == 1.0 == True)
+_canonical = msgspec.json.Encoder(order="sorted").encode
 
 
 # Statements built once per table and executed with parameters: SQLAlchemy then finds the compiled SQL at once,
@@ -50,6 +56,9 @@ class SqlTransaction:
         # Per (table, id), the guarded columns as last read or written: an update that leaves them (and the
         # children) alone cannot violate a unique constraint, so it needs no savepoint.
         self.guarded: dict[tuple[str, Hashable], tuple[Any, ...]] = {}
+        # Per (table, id), the row as last read or written in this transaction: an update sets only the columns
+        # that differ from it (and the version).
+        self.rows: dict[tuple[str, Hashable], Any] = {}
 
     @property
     def outside_snapshot(self) -> bool:
@@ -61,7 +70,9 @@ class SqlTransaction:
         return self.session.snapshot()
 
     def remember_row(self, table: Table, row: Any) -> None:
-        self.guarded[(table.name, row["id"])] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
+        key = (table.name, row["id"])
+        self.rows[key] = row
+        self.guarded[key] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
 
     @asynccontextmanager
     async def step(self, guarded: bool = True) -> AsyncIterator[None]:
@@ -109,7 +120,7 @@ class SqlTransaction:
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
         """UPDATE ... WHERE id = :id AND version = :loaded; no row means someone else changed it first."""
         expected = aggregate.version
-        values = {k: v for k, v in row.items() if k != "id"}
+        values = _changed(row, self.rows.get((table.name, aggregate.id)))
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
@@ -125,8 +136,26 @@ class SqlTransaction:
                 await self.execute(delete_children(child, parent_column), {"parent_id": aggregate.id})
                 if rows:
                     await self.execute(insert_into(child), rows)
-        aggregate.version = expected + 1
+        aggregate.version = row["version"] = expected + 1
         for child, _, rows in children:
             self.children[(child.name, aggregate.id)] = rows
         self.guarded[(table.name, aggregate.id)] = projection
+        self.rows[(table.name, aggregate.id)] = row  # the row as it now is: every column was as it says already
         self.touch(aggregate)
+
+
+def _changed(row: dict[str, Any], before: Any) -> dict[str, Any]:
+    """The columns of `row` (id aside) whose value differs from `before`, the row as read or written earlier in
+    this transaction under the version the UPDATE matches on (None: not read here, so every column). A payment's
+    settlement changes four or five of its 23 columns: the others are neither converted nor sent, and Postgres
+    binds a quarter of the parameters. A value counts as unchanged only when it is the same type and equal (JSON
+    documents compared as canonical JSON, where 1, 1.0 and true differ): a doubt writes the column."""
+    if before is None:
+        return {k: v for k, v in row.items() if k != "id"}
+    get = before.get
+    # Most values are the very objects that were read (the mapping passes them through): those are found in C,
+    # and only the others (a handful per settlement) are compared one by one.
+    others = compress(row, map(is_not, map(get, row, repeat(_ABSENT)), row.values()))
+    return {k: v for k in others
+            if k != "id" and (type(old := get(k, _ABSENT)) is not type(v := row[k]) or old != v
+                              or (type(v) in _DOCUMENTS and _canonical(old) != _canonical(v)))}
