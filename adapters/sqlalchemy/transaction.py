@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Hashable, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from itertools import compress, repeat
-from operator import is_not
 from typing import Any
 
 import msgspec
@@ -153,9 +151,6 @@ def _changed(row: dict[str, Any], before: Any) -> dict[str, Any]:
     if before is None:
         return {k: v for k, v in row.items() if k != "id"}
     get = before.get
-    # Most values are the very objects that were read (the mapping passes them through): those are found in C,
-    # and only the others (a handful per settlement) are compared one by one.
-    others = compress(row, map(is_not, map(get, row, repeat(_ABSENT)), row.values()))
-    return {k: v for k in others
-            if k != "id" and (type(old := get(k, _ABSENT)) is not type(v := row[k]) or old != v
-                              or (type(v) in _DOCUMENTS and _canonical(old) != _canonical(v)))}
+    return {k: v for k, v in row.items()
+            if k != "id" and (old := get(k, _ABSENT)) is not v
+            and (type(old) is not type(v) or old != v or (type(v) in _DOCUMENTS and _canonical(old) != _canonical(v)))}
