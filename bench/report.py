@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -23,18 +24,30 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if not a or not b else round(a / b, 3)
 
 
+def paired(hexpay: Measurement | None, bare: Measurement | None) -> dict[str, float] | None:
+    """hexpay/bare req/s window by window: the n-th window of each system ran seconds apart (measure_group), so
+    each ratio saw one machine; their median, and the lowest and highest."""
+    if hexpay is None or bare is None:
+        return None
+    ratios = sorted(h.rps / b.rps for h, b in zip(hexpay.windows, bare.windows, strict=False) if h.rps and b.rps)
+    if not ratios:
+        return None
+    return {"median": round(statistics.median(ratios), 3), "low": round(ratios[0], 3), "high": round(ratios[-1], 3)}
+
+
 def document(results: list[Measurement], options: Any, statements: dict[str, Any], sizes: dict[int, Any],
              traces: dict[str, Any], *, postgres_cpu_measured: bool, seconds: float) -> dict[str, Any]:
     level = options.level
     side: dict[str, Any] = {}
     for scenario in SCENARIOS:
-        found = {m.system: m.summary() | {"workers": m.workers}
-                 for m in results if m.scenario == scenario and m.level == level}
+        measured = {m.system: m for m in results if m.scenario == scenario and m.level == level}
+        found: dict[str, Any] = {system: m.summary() | {"workers": m.workers} for system, m in measured.items()}
         if not found:
             continue
         pgbench, bare, hexpay = (found.get(s, {}) for s in SYSTEMS)
         found["ratios"] = {
             "hexpay/bare req/s": _ratio(hexpay.get("rps"), bare.get("rps")),
+            "hexpay/bare req/s, window by window": paired(measured.get("hexpay"), measured.get("bare")),
             "hexpay/pgbench req/s": _ratio(hexpay.get("rps"), pgbench.get("rps")),
             "bare/hexpay CPU per request": _ratio(bare.get("cpu_us_per_request"), hexpay.get("cpu_us_per_request")),
         }
@@ -73,7 +86,7 @@ def table(doc: dict[str, Any]) -> str:
              f"{doc['rows'].get(str(doc['options']['level']), {}).get('orders', '?')} orders in the database, "
              f"median of {doc['options']['repeats']} windows of {doc['options']['duration']:g} s "
              f"({doc['machine']['cpus']} CPUs)" + (
-                 f"; bare and hexpay in two passes, A B B A, {2 * doc['options']['repeats']} windows each"
+                 f"; bare and hexpay window by window (A B, B A, ...), {2 * doc['options']['repeats']} windows each"
                  if {"bare", "hexpay"} <= set(doc['options']['systems']) else "") + "\n"]
     head = (f"{'scenario':<21} {'system':<8} {'wrk':>3} {'stmts':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'CPU us/req':>10} {'= server':>9} {'+ pg':>6} {'RSS MiB':>8} {'ok':>3}")
@@ -95,7 +108,10 @@ def table(doc: dict[str, Any]) -> str:
                 f"{_f(s['server_cpu_us_per_request']):>9} {_f(s['postgres_cpu_us_per_request']):>6} "
                 f"{_f(rss):>8} {'yes' if s['correct'] else 'NO':>3}")
         r = found["ratios"]
-        lines.append(f"{'':<21} hexpay/bare {_f(r['hexpay/bare req/s'], 2)}   hexpay/pgbench "
+        pairs = r.get("hexpay/bare req/s, window by window")
+        by_window = "" if not pairs else (f"; window by window {_f(pairs['median'], 2)}, "
+                                          f"{_f(pairs['low'], 2)}-{_f(pairs['high'], 2)}")
+        lines.append(f"{'':<21} hexpay/bare {_f(r['hexpay/bare req/s'], 2)}{by_window}   hexpay/pgbench "
                      f"{_f(r['hexpay/pgbench req/s'], 2)}   (req/s; bare/hexpay CPU per request "
                      f"{_f(r['bare/hexpay CPU per request'], 2)})")
     if any(len(points) > 1 for points in doc["cost_curve"].values()):

@@ -24,10 +24,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -183,14 +184,22 @@ class HttpScenarios:
         self.customers: tuple[int, int] | None = None  # (c0, k) of customers this server set up itself
         self.cards: dict[int, str] = {}
         self.confirmable: list[tuple[str, str]] = []  # (payment id, customer reference) opened and not confirmed
+        self.current: Measurement | None = None  # the scenario being measured
 
     def plan_windows(self) -> list[tuple[float, bool]]:
         return windows_plan(self.ctx.options, self.repeats)
 
     def measurement(self, scenario: str) -> Measurement:
-        m = Measurement(self.system, scenario, self.ctx.seeder.layout.history, self.server.workers)
+        m = self.current = Measurement(self.system, scenario, self.ctx.seeder.layout.history, self.server.workers)
         self.ctx.results.append(m)
         return m
+
+    def windows(self, scenario: str) -> AsyncIterator[None]:
+        """The scenario's windows (its setup, a warm-up, the measured ones), one per step: measure_group runs
+        the systems' windows in turn, so that windows of the two systems are never more than seconds apart."""
+        if scenario in ("list_payment_methods", "get_payment"):
+            return self.reads(scenario)
+        return cast(AsyncIterator[None], getattr(self, scenario)())
 
     def learn(self, scenario: str, stats: Any, result: Result) -> None:
         seconds = (result.ended - result.started) or 1.0
@@ -236,7 +245,7 @@ class HttpScenarios:
             metas.append({"reference": who})
         return requests, metas
 
-    async def create_payment(self) -> None:
+    async def create_payment(self) -> AsyncIterator[None]:
         m = self.measurement("create_payment")
         if self.system == "hexpay":
             await self.setup_customers()
@@ -252,6 +261,7 @@ class HttpScenarios:
             checks.append(await self.check_create(pool, result, metas))
             if stats is not None:
                 m.windows.append(stats)
+            yield
         m.checks = merge_checks(checks)
         m.peak_rss_mib = self.server.peak_rss_mib()
 
@@ -272,7 +282,7 @@ class HttpScenarios:
                 "replays_identical": identical, "5xx_or_dropped": errors, "statuses": statuses_of(result),
                 "ok": rows == len(created) == len(originals) and identical == len(replays) and errors == 0}
 
-    async def confirm_payment(self) -> None:
+    async def confirm_payment(self) -> AsyncIterator[None]:
         m = self.measurement("confirm_payment")
         checks: list[dict[str, Any]] = []
         for seconds, measured in self.plan_windows():
@@ -297,6 +307,7 @@ class HttpScenarios:
                            "ok": succeeded == len(answered) == len(result.outcomes) and errors == 0})
             if stats is not None:
                 m.windows.append(stats)
+            yield
         m.checks = merge_checks(checks)
         m.peak_rss_mib = self.server.peak_rss_mib()
 
@@ -309,7 +320,7 @@ class HttpScenarios:
         if not check["ok"]:
             raise RuntimeError(f"opening payments to confirm failed: {check}")
 
-    async def webhook(self) -> None:
+    async def webhook(self) -> AsyncIterator[None]:
         m = self.measurement("webhook")
         events = WebhookEvents(self.ctx.templates.succeeded_event, self.ctx.templates.gateway_id,
                                self.ctx.secrets.webhook_secret)
@@ -334,6 +345,7 @@ class HttpScenarios:
             checks.append(await self.check_webhook(pool, deliveries, result, version, per_event, outbox_before))
             if stats is not None:
                 m.windows.append(stats)
+            yield
         m.checks = merge_checks(checks)
         m.peak_rss_mib = self.server.peak_rss_mib()
 
@@ -361,7 +373,7 @@ class HttpScenarios:
                 "ok": taken == inbox == settled == len(delivered) and untouched == len(pool) - len(delivered)
                 and outbox == per_event * len(delivered) and errors == 0 and len(ok) == len(result.outcomes)}
 
-    async def reads(self, scenario: str) -> None:
+    async def reads(self, scenario: str) -> AsyncIterator[None]:
         m = self.measurement(scenario)
         rng = random.Random(7)
         history = self.ctx.seeder.layout.history
@@ -385,6 +397,7 @@ class HttpScenarios:
                            "ok": good == len(result.outcomes) and errors == 0})
             if stats is not None:
                 m.windows.append(stats)
+            yield
         m.checks = merge_checks(checks)
         m.peak_rss_mib = self.server.peak_rss_mib()
 
@@ -529,6 +542,21 @@ class PgbenchScenarios:
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
+async def in_turn(steps: dict[str, AsyncIterator[None]], before: Callable[[str], None] = lambda _: None) -> None:
+    """One step of each in turn, the order reversed every round (A B, B A, A B, ...), until every one is done; a
+    step that ends early leaves the others to go on alone. `before(name)` is called before each step."""
+    live = dict(steps)
+    turn = 0
+    while live:
+        for name in list(live) if turn % 2 == 0 else list(live)[::-1]:
+            before(name)
+            try:
+                await anext(live[name])
+            except StopAsyncIteration:
+                del live[name]
+        turn += 1
+
+
 def groups_of(options: Options) -> list[tuple[int, list[str]]]:
     """Scenarios by the workers they run on: the sandbox keeps a customer's card and intents in the worker that
     made them, so create_payment and confirm_payment run on one."""
@@ -541,49 +569,34 @@ def groups_of(options: Options) -> list[tuple[int, list[str]]]:
     return [(workers, names) for workers, names in groups if names]
 
 
-async def measure_http(ctx: Context, system: str, repeats: int, workers: int, names: list[str]) -> None:
-    app = "hexpay" if system == "hexpay" else "bare"
-    env = {**ctx.secrets.server_env(ctx.target.url()), "BENCH_DSN": ctx.target.dsn(),
-           "BENCH_JWT_SECRET": ctx.secrets.jwt_secret, "BENCH_WEBHOOK_SECRET": ctx.secrets.webhook_secret,
-           "BENCH_PLANS": str(ctx.workdir / "plans.json")}
-    server = await Server(app, workers, env, ctx.workdir / f"{system}-server.log").start()
+async def measure_group(ctx: Context, systems: list[str], windows: int, workers: int, names: list[str]) -> None:
+    """The HTTP systems side by side: each on its own server, started together; for every scenario, one window
+    of each system in turn, the order swapped every round (A B, B A, A B, ...), each system's setup and warm-up
+    first. On a shared machine whose speed drifts by a third within minutes, two passes one after the other (the
+    previous method: A B B A by passes, a minute or two apart) still saw the drift as a difference between the
+    systems; windows seconds apart see the same machine."""
+    servers: dict[str, Server] = {}
     try:
-        driver = HttpScenarios(ctx, system, server, repeats)
+        for system in systems:
+            app = "hexpay" if system == "hexpay" else "bare"
+            env = {**ctx.secrets.server_env(ctx.target.url()), "BENCH_DSN": ctx.target.dsn(),
+                   "BENCH_JWT_SECRET": ctx.secrets.jwt_secret, "BENCH_WEBHOOK_SECRET": ctx.secrets.webhook_secret,
+                   "BENCH_PLANS": str(ctx.workdir / "plans.json")}
+            servers[system] = await Server(app, workers, env, ctx.workdir / f"{system}-server.log").start()
+        drivers = [HttpScenarios(ctx, system, servers[system], windows) for system in systems]
         for name in names:
-            log(f"{system} ({workers} worker{'s' * (workers > 1)}) {name}")
-            ctx.measuring = f"{system}-{name}"
-            if name in ("list_payment_methods", "get_payment"):
-                await driver.reads(name)
-            else:
-                await getattr(driver, name)()
-            say(ctx.results[-1])
+            log(f"{' and '.join(systems)} ({workers} worker{'s' * (workers > 1)} each) {name}, window by window")
+
+            def measuring(system: str, scenario: str = name) -> None:
+                ctx.measuring = f"{system}-{scenario}"
+
+            await in_turn({driver.system: driver.windows(name) for driver in drivers}, measuring)
+            for driver in drivers:
+                assert driver.current is not None
+                say(driver.current)
     finally:
-        await server.stop()
-
-
-def http_order(systems: tuple[str, ...] | list[str]) -> list[str]:
-    """The HTTP systems of a group in the order A B B A (bare, hexpay, hexpay, bare): on a shared machine whose
-    speed drifts by 10-25% within minutes, a drift that is steady over the group weighs on both systems alike, and
-    each system's median is over both of its passes. One system alone is measured once."""
-    http = [s for s in systems if s != "pgbench"]
-    return http + http[::-1] if len(http) > 1 else http
-
-
-def merge_passes(results: list[Measurement]) -> list[Measurement]:
-    """One Measurement per system, scenario and level: a second pass's windows join the first's."""
-    merged: dict[tuple[str, str, int], Measurement] = {}
-    for m in results:
-        first = merged.get((m.system, m.scenario, m.level))
-        if first is None:
-            merged[(m.system, m.scenario, m.level)] = m
-            continue
-        first.windows.extend(m.windows)
-        passes = first.checks.get("passes", [first.checks])
-        first.checks = {"ok": all(c.get("ok", False) for c in [*passes, m.checks]), "passes": [*passes, m.checks]}
-        first.peak_rss_mib = [max(a, b) for a, b in zip(first.peak_rss_mib, m.peak_rss_mib, strict=False)] or \
-            m.peak_rss_mib
-        first.notes.extend(m.notes)
-    return list(merged.values())
+        for server in servers.values():
+            await server.stop()
 
 
 async def measure_pgbench(ctx: Context, runner: PgbenchScenarios, names: list[str]) -> None:
@@ -636,9 +649,9 @@ async def main(options: Options) -> int:
             for workers, names in groups_of(options):
                 if "pgbench" in systems:
                     await measure_pgbench(ctx, runner, names)
-                for system in http_order(systems):
-                    await measure_http(ctx, system, repeats, workers, names)
-        ctx.results = merge_passes(ctx.results)
+                http = [s for s in systems if s != "pgbench"]
+                if http:  # each system's windows: as many as two passes of `repeats` gave before
+                    await measure_group(ctx, http, repeats * (2 if len(http) > 1 else 1), workers, names)
         watch.stop()
         document = report.document(ctx.results, options, statements, sizes, traces,
                                    postgres_cpu_measured=watch.available, seconds=time.monotonic() - started)
