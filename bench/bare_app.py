@@ -287,7 +287,8 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 async def _open() -> None:
     config = _config()
-    config.pool = await asyncpg.create_pool(config.dsn, min_size=10, max_size=30, reset=_no_reset)
+    most = int(os.environ.get("BENCH_POOL_MAX", "30"))  # lowered by the harness when servers share Postgres
+    config.pool = await asyncpg.create_pool(config.dsn, min_size=min(10, most), max_size=most, reset=_no_reset)
 
 
 async def _close() -> None:

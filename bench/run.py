@@ -542,6 +542,22 @@ class PgbenchScenarios:
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
+HEXPAY_CONNECTIONS = 40  # a worker's pool as hexpay sizes it (adapters/sqlalchemy/engine.py)
+BARE_CONNECTIONS = 30  # the bare handler's (bench/bare_app.py)
+HARNESS_CONNECTIONS = 10  # the harness's own, the load's checks and pgbench's leftovers
+
+
+async def connections_each(ctx: Context, processes: int) -> int:
+    """The most connections each server process may hold so that every server of a group fits in Postgres's
+    max_connections at once (servers keep their connections open between windows)."""
+    most = int(await ctx.db.fetchval("SHOW max_connections"))
+    reserved = int(await ctx.db.fetchval("SHOW superuser_reserved_connections"))
+    each = (most - reserved - HARNESS_CONNECTIONS) // processes
+    if each < 8:
+        raise SystemExit(f"Postgres allows {most} connections: too few for {processes} server processes at once")
+    return each
+
+
 async def in_turn(steps: dict[str, AsyncIterator[None]], before: Callable[[str], None] = lambda _: None) -> None:
     """One step of each in turn, the order reversed every round (A B, B A, A B, ...), until every one is done; a
     step that ends early leaves the others to go on alone. `before(name)` is called before each step."""
@@ -576,12 +592,15 @@ async def measure_group(ctx: Context, systems: list[str], windows: int, workers:
     previous method: A B B A by passes, a minute or two apart) still saw the drift as a difference between the
     systems; windows seconds apart see the same machine."""
     servers: dict[str, Server] = {}
+    each = await connections_each(ctx, len(systems) * workers)
     try:
         for system in systems:
             app = "hexpay" if system == "hexpay" else "bare"
             env = {**ctx.secrets.server_env(ctx.target.url()), "BENCH_DSN": ctx.target.dsn(),
                    "BENCH_JWT_SECRET": ctx.secrets.jwt_secret, "BENCH_WEBHOOK_SECRET": ctx.secrets.webhook_secret,
-                   "BENCH_PLANS": str(ctx.workdir / "plans.json")}
+                   "BENCH_PLANS": str(ctx.workdir / "plans.json"),
+                   "HEXPAY_DATABASE_CONNECTIONS": str(min(each, HEXPAY_CONNECTIONS)),
+                   "BENCH_POOL_MAX": str(min(each, BARE_CONNECTIONS))}
             servers[system] = await Server(app, workers, env, ctx.workdir / f"{system}-server.log").start()
         drivers = [HttpScenarios(ctx, system, servers[system], windows) for system in systems]
         for name in names:

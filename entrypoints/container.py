@@ -52,7 +52,8 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(SortableIdGenerator)
     secret_box = providers.Singleton(AeadSecretBox, keys=providers.Callable(list, settings.provided.secret_keys))
 
-    engine = providers.Singleton(create_engine, settings.provided.database_url)
+    engine = providers.Singleton(create_engine, settings.provided.database_url,
+                                 connections=settings.provided.database_connections)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine=engine, secret_box=secret_box)
 
     # The sandbox posts its signed webhooks to the app itself; create_app attaches the app to the sender.

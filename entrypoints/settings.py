@@ -35,6 +35,9 @@ class Settings:
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     generated: tuple[str, ...] = ()  # names of the development secrets made for this run
+    # The most database connections one worker process opens for requests (None: the engine's default, 40):
+    # size Postgres's max_connections for workers x this, or lower it to fit.
+    database_connections: int | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -73,6 +76,10 @@ class Settings:
         database_url = env.get("HEXPAY_DATABASE_URL") or f"sqlite+aiosqlite:///{(var_dir / 'hexpay.db').as_posix()}"
         if mode == "prod" and "HEXPAY_DATABASE_URL" not in env:
             raise SettingsError("HEXPAY_DATABASE_URL must be set when HEXPAY_ENV=prod")
+        connections = env.get("HEXPAY_DATABASE_CONNECTIONS", "").strip()
+        if connections and not (connections.isdigit() and 1 <= int(connections) <= 1000):
+            raise SettingsError("HEXPAY_DATABASE_CONNECTIONS must be a whole number from 1 to 1000 "
+                                "(connections per worker process)")
         return cls(
             env=mode,
             database_url=database_url,
@@ -85,6 +92,7 @@ class Settings:
             var_dir=var_dir,
             log_level=env.get("HEXPAY_LOG_LEVEL", "INFO"),
             generated=tuple(generated),
+            database_connections=int(connections) if connections else None,
         )
 
 

@@ -43,8 +43,12 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
-def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
+def create_engine(url: str | URL, connections: int | None = None, **options: Any) -> AsyncEngine:
+    """connections: the most this engine opens for units of work (its pools' whole size); None keeps the
+    defaults (Postgres: 40, as many as 32 requests in flight on one worker use at once)."""
     target = async_url(url)
+    if connections is not None:
+        options = {**options, "pool_size": connections, "max_overflow": 0}
     if target.get_backend_name() == "sqlite":
         return _sqlite_engine(target, options)
     idle_before_ping = options.pop("idle_before_ping", IDLE_BEFORE_PING_S)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import IdempotencyRecord
+from entrypoints.settings import Settings, SettingsError
 from tests.contract import aggregates as make
 from tests.fixtures.postgres import asyncpg_dsn
 
@@ -319,3 +320,31 @@ async def test_a_unit_of_work_waiting_for_the_only_connection_gets_it_as_soon_as
     await held
     async with pool.uow.reader() as reader:  # and afterwards the connection is parked and reused as usual
         assert await reader.payments.get("pay_absent") is None
+
+
+async def test_a_worker_opens_at_most_the_connections_it_is_given(postgres_url: str) -> None:
+    """HEXPAY_DATABASE_CONNECTIONS (Settings.database_connections) caps the units of work's pool: with 2, two
+    units of work hold both and a third waits for one (here past its timeout), so workers x the setting is what
+    Postgres must allow."""
+    settings = Settings.from_env({"HEXPAY_DATABASE_URL": postgres_url, "HEXPAY_DATABASE_CONNECTIONS": "2",
+                                  "HEXPAY_ADMIN_TOKEN": "a" * 32, "HEXPAY_JWT_SECRET": "b" * 32,
+                                  "HEXPAY_SECRET_KEY": AeadSecretBox.generate_key()})
+    assert settings.database_connections == 2
+    engine = create_engine(settings.database_url, connections=settings.database_connections, pool_timeout=0.2)
+    uow = SqlAlchemyUnitOfWorkFactory(engine, AeadSecretBox([AeadSecretBox.generate_key()]))
+    try:
+        async with uow.reader() as first, uow.reader() as second:
+            assert await first.payments.get("pay_absent") is None
+            assert await second.payments.get("pay_absent") is None
+            with pytest.raises(exc.TimeoutError):
+                async with uow.reader() as third:
+                    await third.payments.get("pay_absent")
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1001", "2.5"])
+def test_a_connection_count_that_is_not_a_whole_number_in_range_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="HEXPAY_DATABASE_CONNECTIONS"):
+        Settings.from_env({"HEXPAY_DATABASE_CONNECTIONS": value, "HEXPAY_ADMIN_TOKEN": "a" * 32,
+                           "HEXPAY_JWT_SECRET": "b" * 32, "HEXPAY_SECRET_KEY": AeadSecretBox.generate_key()})
