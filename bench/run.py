@@ -544,7 +544,7 @@ class PgbenchScenarios:
 # ---- the run ---------------------------------------------------------------------------------------------------
 HEXPAY_CONNECTIONS = 40  # a worker's pool as hexpay sizes it (adapters/sqlalchemy/engine.py)
 BARE_CONNECTIONS = 30  # the bare handler's (bench/bare_app.py)
-HARNESS_CONNECTIONS = 10  # the harness's own, the load's checks and pgbench's leftovers
+HARNESS_CONNECTIONS = 10  # left for the harness itself (seeding, the checks after each window) and headroom
 
 
 async def connections_each(ctx: Context, processes: int) -> int:
