@@ -153,6 +153,7 @@ class Config:
 
 
 CONFIG: Config | None = None
+POOL_MAX = 30  # connections per worker, unless the harness gives fewer
 _problem = {"content-type": "application/problem+json"}
 
 
@@ -287,7 +288,7 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 async def _open() -> None:
     config = _config()
-    most = int(os.environ.get("BENCH_POOL_MAX", "30"))  # lowered by the harness when servers share Postgres
+    most = int(os.environ.get("BENCH_POOL_MAX", POOL_MAX))  # lowered by the harness when servers share Postgres
     config.pool = await asyncpg.create_pool(config.dsn, min_size=min(10, most), max_size=most, reset=_no_reset)
 
 

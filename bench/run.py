@@ -34,7 +34,9 @@ import asyncpg
 import httpx
 
 from adapters.sqlalchemy import upgrade_to_head
+from adapters.sqlalchemy.engine import CONNECTIONS as HEXPAY_CONNECTIONS
 from bench import capture, naming, plan, procstat, profiling, report, scenarios, target, templates
+from bench.bare_app import POOL_MAX as BARE_CONNECTIONS
 from bench.inprocess import in_process_hexpay
 from bench.load import Job, Result, raw_request
 from bench.measure import Measurement, window
@@ -542,8 +544,6 @@ class PgbenchScenarios:
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
-HEXPAY_CONNECTIONS = 40  # a worker's pool as hexpay sizes it (adapters/sqlalchemy/engine.py)
-BARE_CONNECTIONS = 30  # the bare handler's (bench/bare_app.py)
 HARNESS_CONNECTIONS = 10  # left for the harness itself (seeding, the checks after each window) and headroom
 
 

@@ -43,6 +43,9 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+CONNECTIONS = 40  # the most a worker opens for units of work unless told otherwise (HEXPAY_DATABASE_CONNECTIONS)
+
+
 def create_engine(url: str | URL, connections: int | None = None, **options: Any) -> AsyncEngine:
     """connections: the most this engine opens for units of work (its pools' whole size); None keeps the
     defaults (Postgres: 40, as many as 32 requests in flight on one worker use at once)."""
@@ -62,7 +65,7 @@ def create_engine(url: str | URL, connections: int | None = None, **options: Any
         # Sizes both pools (the units of work's asyncpg pool gets pool_size + max_overflow): as many connections
         # as a worker's requests in flight use at once (32 connections of load on one worker). Both open lazily;
         # the engine's own serves only migrations and the readiness probe.
-        "pool_size": 30,
+        "pool_size": CONNECTIONS - 10,
         "max_overflow": 10,
         "pool_timeout": 10,  # a request should fail fast rather than queue forever behind a saturated pool
         "pool_recycle": 1_800,

@@ -51,11 +51,9 @@ class SqlTransaction:
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
         # Child rows as last read or written, per (table, parent id): unchanged children are not rewritten.
         self.children: dict[tuple[str, Hashable], Rows] = {}
-        # Per (table, id), the guarded columns as last read or written: an update that leaves them (and the
-        # children) alone cannot violate a unique constraint, so it needs no savepoint.
-        self.guarded: dict[tuple[str, Hashable], tuple[Any, ...]] = {}
         # Per (table, id), the row as last read or written in this transaction: an update sets only the columns
-        # that differ from it (and the version).
+        # that differ from it (and the version), and one that leaves its guarded columns (and the children) alone
+        # cannot violate a unique constraint, so it needs no savepoint.
         self.rows: dict[tuple[str, Hashable], Any] = {}
 
     @property
@@ -68,9 +66,7 @@ class SqlTransaction:
         return self.session.snapshot()
 
     def remember_row(self, table: Table, row: Any) -> None:
-        key = (table.name, row["id"])
-        self.rows[key] = row
-        self.guarded[key] = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
+        self.rows[(table.name, row["id"])] = row
 
     @asynccontextmanager
     async def step(self, guarded: bool = True) -> AsyncIterator[None]:
@@ -118,13 +114,15 @@ class SqlTransaction:
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
         """UPDATE ... WHERE id = :id AND version = :loaded; no row means someone else changed it first."""
         expected = aggregate.version
-        values = _changed(row, self.rows.get((table.name, aggregate.id)))
+        before = self.rows.get((table.name, aggregate.id))
+        values = _changed(row, before)
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
-        projection = tuple(row[c] for c in GUARDED_COLUMNS[table.name])
-        clash = bool(changed_children) or may_clash(table.name, self.guarded.get((table.name, aggregate.id)),
-                                                    projection)
+        guarded = GUARDED_COLUMNS[table.name]
+        clash = bool(changed_children) or may_clash(
+            table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
+            tuple(row[c] for c in guarded))
         async with self.step(guarded=clash):
             result = await self.execute(
                 versioned_update(table), {**values, "match_id": aggregate.id, "match_version": expected})
@@ -137,7 +135,6 @@ class SqlTransaction:
         aggregate.version = row["version"] = expected + 1
         for child, _, rows in children:
             self.children[(child.name, aggregate.id)] = rows
-        self.guarded[(table.name, aggregate.id)] = projection
         self.rows[(table.name, aggregate.id)] = row  # the row as it now is: every column was as it says already
         self.touch(aggregate)
 
