@@ -11,8 +11,8 @@ classes (IntegrityError, OperationalError), so callers cannot tell the two apart
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -323,39 +323,14 @@ class AsyncpgSession:
     def outside_snapshot(self) -> bool:
         return self._reads_only and self._transaction is None
 
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[None]:
+    def snapshot(self) -> _Snapshot:
         """In a reader, the statements inside run in one READ ONLY transaction (REPEATABLE READ: one snapshot
         for all of them); elsewhere the unit of work's transaction already is one."""
-        if not self._reads_only or self._transaction is not None:
-            yield
-            return
-        await self._begin(_BEGIN_SNAPSHOT)
-        try:
-            yield
-        finally:
-            await self.rollback()
+        return _Snapshot(self)
 
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
+    def savepoint(self) -> _Savepoint:
         """A SAVEPOINT, released on success and rolled back to on error."""
-        if self.autocommit:
-            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
-        if self._transaction is None:
-            await self._begin()
-        self._savepoints += 1
-        name = f"hexpay_savepoint_{self._savepoints}"
-        try:
-            await self._run(f"SAVEPOINT {name};")
-            try:
-                yield
-            except BaseException:
-                await self._run(f"ROLLBACK TO SAVEPOINT {name};")
-                raise
-            else:
-                await self._run(f"RELEASE SAVEPOINT {name};")
-        finally:
-            self._savepoints -= 1
+        return _Savepoint(self)
 
     async def _run(self, sql: str) -> None:
         try:
@@ -408,3 +383,56 @@ class AsyncpgSession:
             return exc.OperationalError(sql, None, translated, hide_parameters=True, connection_invalidated=True)
         return exc.DBAPIError.instance(sql, None, translated, dbapi_error, hide_parameters=True,
                                        connection_invalidated=disconnected, dialect=self._dialect)
+
+
+# The two context managers are classes rather than @asynccontextmanager generators: each generator made per use
+# was an async generator the event loop registers in a weak set (and unregisters when it is collected), around a
+# contextlib wrapper; a settlement enters one per UPDATE.
+class _Snapshot:
+    __slots__ = ("_began", "_session")
+
+    def __init__(self, session: AsyncpgSession) -> None:
+        self._session = session
+        self._began = False
+
+    async def __aenter__(self) -> None:
+        session = self._session
+        if session._reads_only and session._transaction is None:
+            await session._begin(_BEGIN_SNAPSHOT)
+            self._began = True
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._began:
+            await self._session.rollback()
+
+
+class _Savepoint:
+    __slots__ = ("_name", "_session")
+
+    def __init__(self, session: AsyncpgSession) -> None:
+        self._session = session
+        self._name = ""
+
+    async def __aenter__(self) -> None:
+        session = self._session
+        if session.autocommit:
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
+        if session._transaction is None:
+            await session._begin()
+        session._savepoints += 1
+        self._name = f"hexpay_savepoint_{session._savepoints}"
+        try:
+            await session._run(f"SAVEPOINT {self._name};")
+        except BaseException:
+            session._savepoints -= 1
+            raise
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        session = self._session
+        try:
+            if exc_type is None:
+                await session._run(f"RELEASE SAVEPOINT {self._name};")
+            else:
+                await session._run(f"ROLLBACK TO SAVEPOINT {self._name};")
+        finally:
+            session._savepoints -= 1

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Hashable, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Hashable, Sequence
+from types import TracebackType
 from typing import Any
 
 import msgspec
@@ -68,29 +68,13 @@ class SqlTransaction:
     def remember_row(self, table: Table, row: Any) -> None:
         self.rows[(table.name, row["id"])] = row
 
-    @asynccontextmanager
-    async def step(self, guarded: bool = True) -> AsyncIterator[None]:
+    def step(self, guarded: bool = True) -> _Step:
         """Writes that succeed or fail together, a unique violation raised as DuplicateRecord.
 
         A failed statement aborts a whole Postgres transaction, so the step runs in a savepoint there: the unit
         of work stays usable after a DuplicateRecord, as on SQLite (which aborts only the statement) and in memory.
         """
-        # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
-        # transaction, which holds nothing else, is rolled back and the next statement begins a new one.
-        if self.session.autocommit:
-            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
-        first = self.session.in_transaction() is False
-        savepoint = self.session.savepoint() if self.is_postgres and guarded and not first else nullcontext()
-        try:
-            async with savepoint:
-                yield
-        except IntegrityError as error:
-            duplicate = duplicate_from(error)
-            if duplicate is None:
-                raise
-            if self.is_postgres and guarded and first:
-                await self.session.rollback()
-            raise duplicate from error
+        return _Step(self.session, self.is_postgres and guarded)
 
     def touch(self, aggregate: Any) -> None:
         self.touched.setdefault(id(aggregate), aggregate)
@@ -137,6 +121,46 @@ class SqlTransaction:
             self.children[(child.name, aggregate.id)] = rows
         self.rows[(table.name, aggregate.id)] = row  # the row as it now is: every column was as it says already
         self.touch(aggregate)
+
+
+class _Step:
+    """step() as a class, not an @asynccontextmanager generator (see connections._Savepoint for why)."""
+
+    __slots__ = ("_rollback_on_duplicate", "_savepoint", "_session")
+
+    def __init__(self, session: Session, guarded: bool) -> None:
+        if session.autocommit:
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
+        # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
+        # transaction, which holds nothing else, is rolled back and the next statement begins a new one.
+        first = session.in_transaction() is False
+        self._session = session
+        self._savepoint = session.savepoint() if guarded and not first else None
+        self._rollback_on_duplicate = guarded and first
+
+    async def __aenter__(self) -> None:
+        if self._savepoint is not None:
+            await self._savepoint.__aenter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> bool:
+        error = exc
+        if self._savepoint is not None:
+            try:
+                if await self._savepoint.__aexit__(exc_type, exc, tb):
+                    return True
+            except IntegrityError as raised:  # the savepoint's own release failed on a deferred constraint
+                error = raised
+        if not isinstance(error, IntegrityError):
+            return False
+        duplicate = duplicate_from(error)
+        if duplicate is None:
+            if error is exc:
+                return False
+            raise error
+        if self._rollback_on_duplicate:
+            await self._session.rollback()
+        raise duplicate from error
 
 
 def _changed(row: dict[str, Any], before: Any) -> dict[str, Any]:
