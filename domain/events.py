@@ -17,12 +17,18 @@ class DomainEvent:
 
     def data(self) -> dict[str, Any]:
         """The event's fields other than occurred_at, as plain JSON-able values."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name == "occurred_at":
-                continue
-            out[f.name] = getattr(self, f.name)
-        return out
+        return {name: getattr(self, name) for name in _data_fields(type(self))}
+
+
+_DATA_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _data_fields(event_type: type[DomainEvent]) -> tuple[str, ...]:
+    # Once per event type: dataclasses.fields() builds its tuple anew on every call, and every event is stored.
+    names = _DATA_FIELDS.get(event_type)
+    if names is None:
+        names = _DATA_FIELDS[event_type] = tuple(f.name for f in fields(event_type) if f.name != "occurred_at")
+    return names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,14 @@ from domain.refund import Refund, RefundStatus
 
 Row = Mapping[Any, Any]
 
+# Members by their stored value, and values written as `_value_`: calling an enum class, or reading its `value`
+# property, runs Python code in the enum module every time, and a settlement maps three rows each way.
+_ORDER_STATUS = {status._value_: status for status in OrderStatus}
+_INVOICE_STATUS = {status._value_: status for status in InvoiceStatus}
+_PAYMENT_STATUS = {status._value_: status for status in PaymentStatus}
+_CAPTURE_METHOD = {method._value_: method for method in CaptureMethod}
+_REFUND_STATUS = {status._value_: status for status in RefundStatus}
+
 
 # ---- gateway accounts ------------------------------------------------------------------------------------------
 def gateway_account_row(account: GatewayAccount, box: SecretBox) -> dict[str, Any]:
@@ -88,7 +96,7 @@ def payment_method_from(row: Row) -> PaymentMethod:
 def order_row(order: Order) -> dict[str, Any]:
     return {
         "id": order.id, "customer_id": order.customer_id, "customer_reference": order.customer_reference,
-        "currency": order.currency, "status": order.status.value, "created_at": order.created_at,
+        "currency": order.currency, "status": order.status._value_, "created_at": order.created_at,
         "metadata": dict(order.metadata), "amount_refunded": order.amount_refunded, "payment_id": order.payment_id,
         "version": order.version,
     }
@@ -106,7 +114,7 @@ def order_from(row: Row, lines: Sequence[Row]) -> Order:
         currency=row["currency"],
         lines=tuple(OrderLine(line["description"], line["quantity"], Money(line["unit_amount"], line["currency"]))
                     for line in sorted(lines, key=lambda line: line["position"])),
-        status=OrderStatus(row["status"]), created_at=row["created_at"], metadata=dict(row["metadata"]),
+        status=_ORDER_STATUS[row["status"]], created_at=row["created_at"], metadata=dict(row["metadata"]),
         amount_refunded=row["amount_refunded"], payment_id=row["payment_id"], version=row["version"],
     )
 
@@ -115,7 +123,7 @@ def order_from(row: Row, lines: Sequence[Row]) -> Order:
 def invoice_row(invoice: Invoice) -> dict[str, Any]:
     return {
         "id": invoice.id, "order_id": invoice.order_id, "number": invoice.number, "currency": invoice.currency,
-        "amount_due": invoice.amount_due, "amount_paid": invoice.amount_paid, "status": invoice.status.value,
+        "amount_due": invoice.amount_due, "amount_paid": invoice.amount_paid, "status": invoice.status._value_,
         "created_at": invoice.created_at, "version": invoice.version,
     }
 
@@ -123,7 +131,7 @@ def invoice_row(invoice: Invoice) -> dict[str, Any]:
 def invoice_from(row: Row) -> Invoice:
     return Invoice(
         id=row["id"], order_id=row["order_id"], number=row["number"], currency=row["currency"],
-        amount_due=row["amount_due"], status=InvoiceStatus(row["status"]), created_at=row["created_at"],
+        amount_due=row["amount_due"], status=_INVOICE_STATUS[row["status"]], created_at=row["created_at"],
         amount_paid=row["amount_paid"], version=row["version"],
     )
 
@@ -143,7 +151,7 @@ def payment_row(payment: Payment, box: SecretBox) -> dict[str, Any]:
     return {
         "id": payment.id, "order_id": payment.order_id, "customer_id": payment.customer_id,
         "gateway_account_id": payment.gateway_account_id, "amount": payment.amount, "currency": payment.currency,
-        "capture_method": payment.capture_method.value, "status": payment.status.value,
+        "capture_method": payment.capture_method._value_, "status": payment.status._value_,
         "created_at": payment.created_at, "updated_at": payment.updated_at,
         "gateway_payment_id": payment.gateway_payment_id,
         "client_secret_sealed": box.seal(payment.client_secret) if payment.client_secret is not None else None,
@@ -160,7 +168,7 @@ def payment_row(payment: Payment, box: SecretBox) -> dict[str, Any]:
 def refund_rows(payment: Payment) -> list[dict[str, Any]]:
     return [
         {"id": r.id, "payment_id": payment.id, "gateway_account_id": payment.gateway_account_id, "position": n,
-         "amount": r.amount, "currency": r.currency, "status": r.status.value, "created_at": r.created_at,
+         "amount": r.amount, "currency": r.currency, "status": r.status._value_, "created_at": r.created_at,
          "updated_at": r.updated_at, "reason": r.reason, "gateway_refund_id": r.gateway_refund_id,
          "failure_reason": r.failure_reason, "observed_at": r.observed_at}
         for n, r in enumerate(payment.refunds)
@@ -181,7 +189,7 @@ def payment_from(row: Row, refunds: Sequence[Row], disputes: Sequence[Row], box:
     return Payment(
         id=row["id"], order_id=row["order_id"], customer_id=row["customer_id"],
         gateway_account_id=row["gateway_account_id"], amount=row["amount"], currency=row["currency"],
-        capture_method=CaptureMethod(row["capture_method"]), status=PaymentStatus(row["status"]),
+        capture_method=_CAPTURE_METHOD[row["capture_method"]], status=_PAYMENT_STATUS[row["status"]],
         created_at=row["created_at"], updated_at=row["updated_at"], gateway_payment_id=row["gateway_payment_id"],
         client_secret=box.open(row["client_secret_sealed"]) if row["client_secret_sealed"] is not None else None,
         payment_method_id=row["payment_method_id"], gateway_payment_method_id=row["gateway_payment_method_id"],
@@ -193,7 +201,7 @@ def payment_from(row: Row, refunds: Sequence[Row], disputes: Sequence[Row], box:
         confirmation_attempts=row["confirmation_attempts"], version=row["version"],
         refunds=[
             Refund(id=r["id"], payment_id=r["payment_id"], amount=r["amount"], currency=r["currency"],
-                   status=RefundStatus(r["status"]), created_at=r["created_at"], updated_at=r["updated_at"],
+                   status=_REFUND_STATUS[r["status"]], created_at=r["created_at"], updated_at=r["updated_at"],
                    reason=r["reason"], gateway_refund_id=r["gateway_refund_id"],
                    failure_reason=r["failure_reason"], observed_at=r["observed_at"])
             for r in sorted(refunds, key=lambda r: r["position"])

@@ -165,13 +165,14 @@ def payment_error_out(error: PaymentError | None) -> PaymentErrorOut | None:
     return PaymentErrorOut(code=error.code, decline_code=error.decline_code, message=error.message)
 
 
+# Enum values read as `_value_`, a plain attribute: the `value` property runs Python code in the enum module.
 def refund_out(refund: Refund) -> RefundOut:
     return RefundOut(
         id=refund.id,
         payment_id=refund.payment_id,
         amount=refund.amount,
         currency=refund.currency,
-        status=refund.status.value,
+        status=refund.status._value_,
         reason=refund.reason,
         created_at=rfc3339(refund.created_at),
         failure_reason=refund.failure_reason,
@@ -183,12 +184,12 @@ def payment_out(payment: Payment) -> PaymentOut:
         id=payment.id,
         order_id=payment.order_id,
         gateway_id=payment.gateway_account_id,
-        status=payment.status.value,
+        status=payment.status._value_,
         amount=payment.amount,
         currency=payment.currency,
         amount_received=payment.amount_received,
         amount_refunded=payment.amount_refunded,
-        capture_method=payment.capture_method.value,
+        capture_method=payment.capture_method._value_,
         last_payment_error=payment_error_out(payment.last_payment_error),
         next_action=next_action_out(payment.next_action),
         refunds=[refund_out(refund) for refund in payment.refunds],
@@ -211,12 +212,12 @@ def intent_out(view: PaymentIntentView) -> PaymentIntentOut:
         gateway_payment_id=payment.gateway_payment_id,
         client_secret=payment.client_secret,
         publishable_key=view.account.publishable_key,
-        status=payment.status.value,
+        status=payment.status._value_,
         amount=payment.amount,
         currency=payment.currency,
         next_action=next_action_out(payment.next_action),
         gateway_payload=GatewayPayload(payment_intent_id=payment.gateway_payment_id,
-                                       client_secret=payment.client_secret, status=payment.status.value),
+                                       client_secret=payment.client_secret, status=payment.status._value_),
         order_id=payment.order_id,
         gateway_id=payment.gateway_account_id,
     )
