@@ -4,15 +4,17 @@ layer itself, with the production formatter on a captured stream."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from entrypoints.http.logs import MASK, JsonFormatter, Redactor
+from entrypoints.http.logs import FIELDS, MASK, VOUCHED, JsonFormatter, Redactor
 from entrypoints.http.metrics import HttpMetrics
 from entrypoints.http.request_log import RequestObserver
 
@@ -89,3 +91,82 @@ async def test_a_record_without_named_fields_is_still_scanned(log: io.StringIO) 
     logging.getLogger("hexpay.http").info("other", extra={"order_id": "ord_1", "amount": 2500})
     line = _one_line(log)
     assert (line["message"], line["order_id"], line["amount"]) == ("other", "ord_1", 2500)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def records() -> Iterator[list[logging.LogRecord]]:
+    """The request lines' records themselves, as any handler of the logger receives them."""
+    handler = _Records()
+    logger = logging.getLogger("hexpay.http")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+_NOT_COMPARED = ("created", "msecs", "relativeCreated", "message", "asctime")  # the clock; what formatters add
+
+
+async def test_a_line_record_has_every_attribute_logging_itself_gives_it(
+        records: list[logging.LogRecord]) -> None:
+    # Lines are copies of one record made by LogRecord itself: a handler of the user's must find the same
+    # attributes, with the same values, as in a record made by makeRecord for the same line.
+    await _request("GET", [])
+    await _request("GET", [])
+    first, second = records
+    made = logging.getLogger("hexpay.http").makeRecord(
+        "hexpay.http", logging.INFO, first.pathname, 0, "request", (), None,
+        extra={k: getattr(first, k) for k in ("request_id", "method", "route", "status", "duration_ms", FIELDS,
+                                               VOUCHED)})
+    assert {k: v for k, v in vars(first).items() if k not in _NOT_COMPARED} == {
+        k: v for k, v in vars(made).items() if k not in _NOT_COMPARED}
+    assert first.levelname == "INFO" and first.module == "request_log" and first.process == made.process
+    assert first is not second and first.created <= second.created
+    assert first.msecs == int((first.created - int(first.created)) * 1000)
+
+
+async def test_a_line_served_on_another_thread_names_that_thread(records: list[logging.LogRecord]) -> None:
+    await _request("GET", [])
+
+    def elsewhere() -> None:
+        asyncio.run(_request("GET", []))
+
+    thread = threading.Thread(target=elsewhere, name="another-loop")
+    thread.start()
+    thread.join()
+    await _request("GET", [])
+    assert [r.threadName for r in records] == [threading.current_thread().name, "another-loop",
+                                               threading.current_thread().name]
+    assert records[1].thread == thread.ident
+
+
+async def test_a_record_factory_of_the_users_makes_the_line(records: list[logging.LogRecord]) -> None:
+    made_by_factory: list[logging.LogRecord] = []
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.tenant = "shop-1"
+        made_by_factory.append(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        await _request("GET", [])
+    finally:
+        logging.setLogRecordFactory(previous)
+    assert records == made_by_factory
+    assert vars(records[0])["tenant"] == "shop-1" and vars(records[0])["status"] == 204
