@@ -20,6 +20,7 @@ Rows = list[dict[str, Any]]
 _ABSENT = object()
 _DOCUMENTS = (dict, list)  # JSON columns: equal as Python values is not enough (1 == 1.0 == True)
 _canonical = msgspec.json.Encoder(order="sorted").encode
+_GUARDED_SETS = {table: frozenset(columns) for table, columns in GUARDED_COLUMNS.items()}
 
 
 # Statements built once per table and executed with parameters: SQLAlchemy then finds the compiled SQL at once,
@@ -103,10 +104,12 @@ class SqlTransaction:
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
+        # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
         guarded = GUARDED_COLUMNS[table.name]
-        clash = bool(changed_children) or may_clash(
-            table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
-            tuple(row[c] for c in guarded))
+        clash = bool(changed_children) or (
+            (before is None or not _GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
+                table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
+                tuple(row[c] for c in guarded)))
         async with self.step(guarded=clash):
             result = await self.execute(
                 versioned_update(table), {**values, "match_id": aggregate.id, "match_version": expected})
@@ -172,6 +175,7 @@ def _changed(row: dict[str, Any], before: Any) -> dict[str, Any]:
     if before is None:
         return {k: v for k, v in row.items() if k != "id"}
     get = before.get
+    # The id needs no test of its own: `before` was found under it, so it is equal (and mostly the same object).
     return {k: v for k, v in row.items()
-            if k != "id" and (old := get(k, _ABSENT)) is not v
+            if (old := get(k, _ABSENT)) is not v
             and (type(old) is not type(v) or old != v or (type(v) in _DOCUMENTS and _canonical(old) != _canonical(v)))}
