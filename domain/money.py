@@ -48,9 +48,12 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+        # Every sum and product makes a Money: a plain int, the common case, is told apart by its type alone.
+        amount = self.amount
+        if type(amount) is not int and (isinstance(amount, bool) or not isinstance(amount, int)):
             raise InvalidMoney("amount must be an integer number of minor units")
-        currency_exponent(self.currency)
+        if self.currency not in _ACTIVE_CODES:
+            currency_exponent(self.currency)  # raises UnknownCurrency, with its message
 
     @classmethod
     def zero(cls, currency: str) -> Money:
