@@ -80,6 +80,31 @@ def test_3ds_reports_the_action_then_the_outcome(network: SandboxNetwork, gatewa
     assert types(network) == ["payment_intent.requires_action", "charge.succeeded", "payment_intent.succeeded"]
 
 
+def test_an_event_drained_late_shows_the_object_as_it_was_when_it_happened(network: SandboxNetwork,
+                                                                          gateway: object) -> None:
+    # Events are encoded when they are sent, not when they happen: what was published must be a snapshot that
+    # the object's later changes (a failed challenge, a retry, a capture, a refund) leave as it was.
+    intent = paid(network, "pm_card_threeDSecure2Required", capture_method="manual")
+    network.authenticate(intent["id"], success=False)
+    network.confirm_payment_intent(ACCOUNT, intent["id"], payment_method="pm_card_visa")
+    network.capture_payment_intent(ACCOUNT, intent["id"])
+    network.create_refund(ACCOUNT, payment_intent=intent["id"], amount=500)
+    sent = {e["type"]: e["data"]["object"] for e in events(network)}
+    created = sent["payment_intent.created"]
+    assert (created["status"], created["next_action"], created["last_payment_error"]) == (
+        "requires_confirmation", None, None)
+    assert sent["payment_intent.requires_action"]["status"] == "requires_action"
+    assert sent["payment_intent.requires_action"]["next_action"]["redirect_to_url"]["url"].endswith(
+        f"/sandbox/3ds/{intent['id']}")
+    assert sent["payment_intent.requires_action"]["last_payment_error"] is None
+    failed = sent["payment_intent.payment_failed"]
+    assert failed["status"] == "requires_payment_method" and failed["next_action"] is None
+    assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
+    assert sent["payment_intent.amount_capturable_updated"]["last_payment_error"] is None
+    assert sent["payment_intent.amount_capturable_updated"]["amount_received"] == 0
+    assert sent["charge.captured"]["amount_refunded"] == 0 and sent["charge.refunded"]["amount_refunded"] == 500
+
+
 def test_capture_cancel_and_refunds_report_themselves(network: SandboxNetwork, gateway: object) -> None:
     authorised = paid(network, capture_method="manual")
     assert types(network)[-1] == "payment_intent.amount_capturable_updated"
