@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -170,3 +171,40 @@ async def test_a_record_factory_of_the_users_makes_the_line(records: list[loggin
         logging.setLogRecordFactory(previous)
     assert records == made_by_factory
     assert vars(records[0])["tenant"] == "shop-1" and vars(records[0])["status"] == 204
+
+
+async def test_a_logger_class_of_the_users_makes_the_line(records: list[logging.LogRecord],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Logger subclass whose makeRecord adds to each record (logging.setLoggerClass) still makes the line.
+    logger = logging.getLogger("hexpay.http")
+
+    class Tagging(logging.Logger):
+        def makeRecord(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = super().makeRecord(*args, **kwargs)
+            record.tagged = True
+            return record
+
+    monkeypatch.setattr(logger, "__class__", Tagging)
+    await _request("GET", [])
+    assert vars(records[0]).get("tagged") is True and vars(records[0])["status"] == 204
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_process_names_its_own_pid(records: list[logging.LogRecord]) -> None:
+    asyncio.run(_request("GET", []))  # the parent's copy is made (no event loop runs here: the child starts one)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: one line through the same observer, its record's pid written back
+        try:
+            os.close(reader)
+            records.clear()
+            asyncio.run(_request("GET", []))
+            os.write(writer, f"{records[0].process} {os.getpid()}".encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        in_record, actual = answer.read().split()
+    os.waitpid(child, 0)
+    assert in_record == actual != str(os.getpid())
+    assert records[0].process == os.getpid()
