@@ -117,9 +117,13 @@ class SqlAlchemyUnitOfWork:
         self._transaction: SqlTransaction | None = None
 
     def _current(self) -> SqlTransaction:
-        if self._transaction is None:
-            raise RuntimeError("the unit of work is used outside `async with`")
-        return self._transaction
+        transaction = self._transaction
+        if transaction is None:
+            if self._connection is None:
+                raise RuntimeError("the unit of work is used outside `async with`")
+            # Made on first use after a commit or rollback: most units of work end there, and never need another.
+            transaction = self._transaction = SqlTransaction(self._connection, self._box)
+        return transaction
 
     async def __aenter__(self) -> SqlAlchemyUnitOfWork:
         if self._connection is not None:
@@ -153,7 +157,7 @@ class SqlAlchemyUnitOfWork:
         for aggregate in touched:
             if hasattr(aggregate, "events"):
                 aggregate.events.clear()
-        self._transaction = SqlTransaction(self._connection, self._box)
+        self._transaction = None
 
     async def _store_events(self, events: list[DomainEvent]) -> None:
         if not events:
@@ -172,7 +176,7 @@ class SqlAlchemyUnitOfWork:
         self._current()
         assert self._connection is not None
         await self._connection.rollback()
-        self._transaction = SqlTransaction(self._connection, self._box)
+        self._transaction = None
 
 
 class SqlAlchemyUnitOfWorkFactory:
