@@ -76,7 +76,9 @@ class Sessions:
         an ordinary transaction."""
         pool = self._pool
         if pool is not None:
-            lease, connection = await pool.acquire()
+            # A parked connection is taken without awaiting (one coroutine less per unit of work each way).
+            taken = pool.take_parked()
+            lease, connection = taken if taken is not None else await pool.acquire()
             return AsyncpgSession(lease, connection, pool, self._dialect, reads_only=reads_only,
                                   autocommit=autocommit)
         return CoreSession(await self._engine.connect())
@@ -360,7 +362,8 @@ class AsyncpgSession:
                 await self.rollback()
         finally:
             self._transaction = None
-            await self._pool.release(self._lease, self._connection, discard=self._lost)
+            if self._lost or not self._pool.park(self._lease, self._connection):
+                await self._pool.release(self._lease, self._connection, discard=self._lost)
 
     def _translated(self, error: Exception, sql: str) -> Exception:
         """The SQLAlchemy exception SQLAlchemy itself would raise (IntegrityError with the constraint's name,

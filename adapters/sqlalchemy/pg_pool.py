@@ -89,6 +89,19 @@ class PostgresPool:
             return lease, connection
         raise exc.DisconnectionError("no pooled connection answers")
 
+    def take_parked(self) -> tuple[Any, asyncpg.Connection] | None:
+        """The connection parked last, handed out at once (no await) when it is open, fresh enough to need no
+        ping and no cut connection waits to go back to asyncpg: the common case. None: acquire() decides."""
+        parked = self._parked
+        if not parked or self._cut:
+            return None
+        lease, connection, returned_at = parked[-1]
+        if connection.is_closed() or time.monotonic() - returned_at > self._idle_before_ping:
+            return None
+        parked.pop()
+        self._leased += 1
+        return lease, connection
+
     def _unpark(self) -> tuple[Any, asyncpg.Connection, float] | None:
         """The connection parked last that is still open; those found cut on the way wait in _cut for asyncpg."""
         while self._parked:
@@ -115,6 +128,18 @@ class PostgresPool:
             self._waiting -= 1
         return lease, lease._con
 
+    def park(self, lease: Any, connection: asyncpg.Connection) -> bool:
+        """A connection given back in good order parked at once (no await), as release() would park it; False when
+        release() must decide: the pool is closed, it is closed or inside a transaction, or a unit of work waits
+        in asyncpg's acquire (woken only by asyncpg's release)."""
+        # Parked even with a cancelled statement's cancel request still in flight: asyncpg's protocol waits for it
+        # before the connection's next statement, as its pool's release would have.
+        if self._pool is None or self._waiting or connection.is_closed() or connection.is_in_transaction():
+            return False
+        self._leased -= 1
+        self._parked.append((lease, connection, time.monotonic()))
+        return True
+
     async def release(self, lease: Any, connection: asyncpg.Connection, *, discard: bool = False) -> None:
         """Back to the pool; closed instead when `discard`, when it is still inside a transaction, or when the pool
         was closed (the engine disposed) while it was out."""
@@ -124,13 +149,9 @@ class PostgresPool:
         if discard or (not connection.is_closed() and connection.is_in_transaction()):
             connection.terminate()
         elif not connection.is_closed():
-            # Parked even with a cancelled statement's cancel request still in flight: asyncpg's protocol waits
-            # for it before the connection's next statement, as its pool's release would have.
-            if not self._waiting:  # a unit of work waiting in asyncpg's acquire is woken only by its release
-                self._leased -= 1
-                self._parked.append((lease, connection, time.monotonic()))
+            if self.park(lease, connection):
                 return
-            self._returned_at[connection] = time.monotonic()
+            self._returned_at[connection] = time.monotonic()  # for a unit of work waiting in asyncpg's acquire
         await self._give_back(self._pool, lease)
 
     async def _give_back(self, pool: asyncpg.Pool, lease: Any) -> None:
