@@ -11,9 +11,9 @@ classes (IntegrityError, OperationalError), so callers cannot tell the two apart
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from sqlalchemy import exc
@@ -129,13 +129,15 @@ class _Plan:
     compiled: SQLCompiler
     sql: str
     names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # the positions whose type has a bind processor, with it
     constants: Mapping[str, Any]  # values bound inside the statement itself (literals in a WHERE clause)
     expands: bool  # an IN list rendered per call: SQLAlchemy expands it, the slower path
     returns_rows: bool
     writes: bool
-    direct: bool = False  # every value is a caller's, passed as it is: the arguments are a lookup per name
-    converted: tuple[tuple[int, Callable[[Any], Any]], ...] = ()  # the positions with a processor, with it
+    direct: bool = field(init=False)  # every value is a caller's, passed as it is: a lookup per name
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direct", not (self.expands or self.constants or self.converted))
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         # A plan is made for one exact set of parameter names, so every name is either the caller's or a
@@ -186,19 +188,17 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
         # Lists fixed in the statement (status NOT IN the final statuses): expanded once, here.
         state = compiled.construct_expanded_state(dict.fromkeys(keys))
         names = tuple(state.positiontup or ())
-        processors = tuple(state.processors.get(n) for n in names)
         constants = {n: state.parameters[n] for n in names if n not in keys}
-        return _Plan(statement, dialect, compiled, state.statement, names, processors, constants, False,
-                     returns_rows, writes, converted=_converted(processors))
+        return _Plan(statement, dialect, compiled, state.statement, names,
+                     _converted(state.processors.get(n) for n in names), constants, False, returns_rows, writes)
     names = tuple(compiled.positiontup or ())
-    processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    processors = (compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     constants = {n: compiled.binds[n].effective_value for n in names if n not in keys}
-    direct = not constants and all(process is None for process in processors)
-    return _Plan(statement, dialect, compiled, compiled.string, names, processors, constants, False, returns_rows,
-                 writes, direct, _converted(processors))
+    return _Plan(statement, dialect, compiled, compiled.string, names, _converted(processors), constants, False,
+                 returns_rows, writes)
 
 
-def _converted(processors: tuple[Callable[[Any], Any] | None, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+def _converted(processors: Iterable[Callable[[Any], Any] | None]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     return tuple((index, process) for index, process in enumerate(processors) if process is not None)
 
 

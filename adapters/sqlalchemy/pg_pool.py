@@ -76,7 +76,7 @@ class PostgresPool:
             else:
                 lease, connection, returned_at = parked
             self._leased += 1
-            if returned_at is None or time.monotonic() - returned_at <= self._idle_before_ping:
+            if returned_at is None or self._fresh(returned_at):
                 return lease, connection
             try:
                 await connection.fetchrow(";")
@@ -96,11 +96,15 @@ class PostgresPool:
         if not parked or self._cut:
             return None
         lease, connection, returned_at = parked[-1]
-        if connection.is_closed() or time.monotonic() - returned_at > self._idle_before_ping:
+        if connection.is_closed() or not self._fresh(returned_at):
             return None
         parked.pop()
         self._leased += 1
         return lease, connection
+
+    def _fresh(self, returned_at: float) -> bool:
+        """Back recently enough to be used without a ping first."""
+        return time.monotonic() - returned_at <= self._idle_before_ping
 
     def _unpark(self) -> tuple[Any, asyncpg.Connection, float] | None:
         """The connection parked last that is still open; those found cut on the way wait in _cut for asyncpg."""

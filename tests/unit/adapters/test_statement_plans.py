@@ -54,3 +54,13 @@ def test_only_the_columns_with_a_processor_are_converted_and_constants_fill_thei
     constant = select(payments.c.id).where(payments.c.amount == 2500, payments.c.id == bindparam("payment_id"))
     plan = connections._plan(constant, DIALECT, ("payment_id",))
     assert plan.constants and plan.arguments({"payment_id": "pay_1"})[1] == [2500, "pay_1"]
+
+
+def test_a_list_given_per_call_is_expanded_for_each_call_never_looked_up_by_name() -> None:
+    statement = select(payments.c.id).where(payments.c.id.in_(bindparam("payment_ids", expanding=True)))
+    plan = connections._plan(statement, DIALECT, ("payment_ids",))
+    assert plan.expands and not plan.direct
+    two = plan.arguments({"payment_ids": ["pay_1", "pay_2"]})
+    three = plan.arguments({"payment_ids": ["pay_1", "pay_2", "pay_3"]})
+    assert two[1] == ["pay_1", "pay_2"] and three[1] == ["pay_1", "pay_2", "pay_3"]
+    assert "$3" in three[0] and "$3" not in two[0]
