@@ -206,6 +206,14 @@ class MemoryPaymentRepository(_Repository):
                 chosen.append(tx.read(self.table, payment.id))
         return chosen
 
+    def adopt(self, payment: Payment) -> None:
+        """Nothing to remember here (update() checks the version the payment carries); but a payment changed since
+        it was read or written is a caller's mistake the SQL adapter could not see (it would write only what
+        differs from the payment as given), so it is refused here, where the tests drive the use cases."""
+        row = self._tx().row(self.table, payment.id)
+        if row is not None and row.version == payment.version and row.value != payment:
+            raise AssertionError(f"payment {payment.id} was changed since it was read: adopt() it before changing it")
+
     async def add(self, payment: Payment) -> None:
         await self._tx().insert(self.table, payment.id, payment)
 

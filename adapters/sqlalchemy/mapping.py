@@ -161,7 +161,8 @@ def payment_row(payment: Payment, box: SecretBox) -> dict[str, Any]:
         "last_payment_error": _error_document(payment.last_payment_error),
         "next_action": _next_action_document(payment.next_action), "observed_at": payment.observed_at,
         "failed_attempts": payment.failed_attempts,
-        "confirmation_attempts": payment.confirmation_attempts, "version": payment.version,
+        "confirmation_attempts": payment.confirmation_attempts,
+        "has_refunds": bool(payment.refunds), "has_disputes": bool(payment.disputes), "version": payment.version,
     }
 
 

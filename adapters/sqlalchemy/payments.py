@@ -17,24 +17,19 @@ from domain.payment import Payment
 TransactionSource = Callable[[], SqlTransaction]
 _UNSETTLED_REFUND_STATUSES = ("pending", "requires_action")
 
-# A payment read without a lock comes with two flags, so its refunds and disputes are read only when it has some:
-# most payments have none, and each read is a round trip. The flags come from the same snapshot as the row.
-# A payment read FOR UPDATE may be a newer version than the statement's snapshot (Postgres re-reads a row it had to
-# wait for), while subqueries still see the snapshot: its children are always read afterwards, in statements of
-# their own that see everything committed before the lock was granted.
+# A payment's row says whether it has refunds and disputes (has_refunds, has_disputes), so its children are read
+# only when it has some: most payments have none, and each read is a round trip. The flags are written with the
+# children, by the same UPDATE, so a row read FOR UPDATE (which may be a newer version than its statement's
+# snapshot: Postgres re-reads a row it had to wait for) carries flags as new as itself, and the children are read
+# afterwards, in statements of their own that see everything committed before the lock was granted.
 # Statements are built once (SQLAlchemy then skips their construction and cache key).
-_LOADED = select(
-    payments,
-    exists().where(refunds.c.payment_id == payments.c.id).label("has_refunds"),
-    exists().where(disputes.c.payment_id == payments.c.id).label("has_disputes"),
-)
-_LOCKED = select(payments)
+_LOADED = select(payments)
 _BY_ID = _LOADED.where(payments.c.id == bindparam("payment_id"))
-_BY_ID_FOR_UPDATE = _LOCKED.where(payments.c.id == bindparam("payment_id")).with_for_update()
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _GATEWAY_ID = (payments.c.gateway_account_id == bindparam("account_id"),
                payments.c.gateway_payment_id == bindparam("gateway_payment_id"))
 _BY_GATEWAY_ID = _LOADED.where(*_GATEWAY_ID)
-_BY_GATEWAY_ID_FOR_UPDATE = _LOCKED.where(*_GATEWAY_ID).with_for_update()
+_BY_GATEWAY_ID_FOR_UPDATE = _BY_GATEWAY_ID.with_for_update()
 _LIVE = _LOADED.where(payments.c.order_id == bindparam("order_id"),
                       payments.c.gateway_account_id == bindparam("account_id"),
                       payments.c.status.not_in(FINAL_PAYMENT_STATUSES))
@@ -43,7 +38,7 @@ _BY_GATEWAY_REFUND_ID = _LOADED.where(payments.c.id.in_(select(refunds.c.payment
     refunds.c.gateway_refund_id == bindparam("gateway_refund_id"))))
 _OF_ORDER = _LOADED.where(payments.c.order_id == bindparam("order_id")).order_by(payments.c.created_at, payments.c.id)
 _UNSETTLED = (
-    _LOCKED
+    _LOADED
     .where(payments.c.updated_at < bindparam("updated_before"),
            or_(payments.c.status.not_in(FINAL_PAYMENT_STATUSES), exists().where(
                refunds.c.payment_id == payments.c.id, refunds.c.status.in_(_UNSETTLED_REFUND_STATUSES))))
@@ -58,14 +53,6 @@ _CHILDREN = {table.name: (table, "has_" + table.name, {
     "any": select(table).where(table.c.payment_id == any_(bindparam("payment_ids", type_=ARRAY(String)))),
     "in": select(table).where(table.c.payment_id.in_(bindparam("payment_ids", expanding=True))),
 }) for table in (refunds, disputes)}
-
-
-# After a payment's row lock is granted: which children it has, in a statement of its own (a fresh snapshot that
-# sees everything committed before the lock), so that a payment without any (most) costs one round trip, not two.
-_CHILD_FLAGS = select(
-    exists().where(refunds.c.payment_id == bindparam("payment_id")).label("has_refunds"),
-    exists().where(disputes.c.payment_id == bindparam("payment_id")).label("has_disputes"),
-)
 
 
 def _children_of(statements: dict[str, Any], ids: list[str], is_postgres: bool) -> tuple[Any, dict[str, Any]]:
@@ -83,15 +70,12 @@ class SqlAlchemyPaymentRepository:
         rows = (await tx.execute(query, params)).mappings().all()
         if not rows:
             return []
-        if tx.outside_snapshot and any(row.get(flag, True) for row in rows for _, flag, _ in _CHILDREN.values()):
+        if tx.outside_snapshot and any(row[flag] for row in rows for _, flag, _ in _CHILDREN.values()):
             async with tx.snapshot():  # a reader: the rows again, and their children, from one snapshot
                 return await self._load(query, params)
-        if len(rows) == 1 and "has_refunds" not in rows[0]:  # read FOR UPDATE: no flags in the row itself
-            flags = (await tx.execute(_CHILD_FLAGS, {"payment_id": rows[0]["id"]})).mappings().first()
-            rows = [{**rows[0], **flags}]
         children: dict[str, dict[str, list[Any]]] = {"refunds": defaultdict(list), "disputes": defaultdict(list)}
         for name, (_, flag, statements) in _CHILDREN.items():
-            ids = [row["id"] for row in rows if row.get(flag, True)]
+            ids = [row["id"] for row in rows if row[flag]]
             if ids:
                 for child in (await tx.execute(*_children_of(statements, ids, tx.is_postgres))).mappings():
                     children[name][child["payment_id"]].append(child)
@@ -135,6 +119,14 @@ class SqlAlchemyPaymentRepository:
         """Oldest first, locked FOR UPDATE SKIP LOCKED on Postgres so that reconcilers running at once share
         the work instead of queueing on the same rows."""
         return await self._load(_UNSETTLED, {"updated_before": updated_before, "page_limit": limit})
+
+    def adopt(self, payment: Payment) -> None:
+        """Remember the payment's row and children as if read here: an update() then writes only what changed
+        since, matched on the version it carries."""
+        tx = self._tx()
+        tx.remember_row(payments, mapping.payment_row(payment, tx.box))
+        tx.remember_children(refunds, payment.id, mapping.refund_rows(payment))
+        tx.remember_children(disputes, payment.id, mapping.dispute_rows(payment))
 
     async def add(self, payment: Payment) -> None:
         tx = self._tx()

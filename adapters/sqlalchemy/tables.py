@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -188,6 +189,10 @@ payments = Table(
     Column("observed_at", UtcDateTime),
     Column("failed_attempts", Integer, nullable=False),
     Column("confirmation_attempts", Integer, nullable=False, server_default="0"),
+    # Whether any refund or dispute row belongs to the payment: a payment without (most) is read in one round trip,
+    # even FOR UPDATE, where a subquery would see an older snapshot than the locked row (migration 0002).
+    Column("has_refunds", Boolean, nullable=False, server_default=false()),
+    Column("has_disputes", Boolean, nullable=False, server_default=false()),
     _version(),
     UniqueConstraint("gateway_account_id", "gateway_payment_id", info={"what": "gateway payment id"}),
     Index("ux_payments_live", "order_id", "gateway_account_id", unique=True,

@@ -112,6 +112,12 @@ class PaymentRepository(Protocol):
         """Payments or refunds not final and untouched since updated_before, locked with SKIP LOCKED so that
         several reconcilers share the work."""
 
+    def adopt(self, payment: Payment) -> None:
+        """Take into this unit of work a payment read or written by an earlier one and unchanged since, without
+        reading it again: update() then checks its version as for one read here, and raises ConcurrentUpdate when
+        anyone changed it in between. Nothing is locked until update(): what a row lock would have serialised,
+        the version check refuses instead, and the caller reads afresh under lock and tries again."""
+
     async def add(self, payment: Payment) -> None: ...
 
     async def update(self, payment: Payment) -> None: ...

@@ -599,6 +599,47 @@ async def test_payment_with_refund_and_dispute_changes_round_trip(store: StoreUn
         assert (await uow.payments.find_by_gateway_refund_id("gwa_1", "re_late")).id == "pay_1"
 
 
+async def test_an_adopted_payment_is_updated_as_if_it_had_been_read_there(store: StoreUnderTest) -> None:
+    """adopt(): a payment read by an earlier unit of work, taken into a later one without reading it again. Its
+    children stay as they are when they did not change, a new one lands, and the version goes on from its own."""
+    await seed(store, make.payment(), make.live_payment("pay_2", order_id="ord_2"))
+    async with store.uow.reader() as reader:
+        with_children, without = await reader.payments.get("pay_1"), await reader.payments.get("pay_2")
+    async with store.uow() as uow:
+        uow.payments.adopt(with_children)
+        uow.payments.adopt(without)
+        read_at = with_children.version
+        with_children.failed_attempts += 1
+        without.refunds.append(dataclasses.replace(with_children.refunds[0], id="rfd_new", payment_id="pay_2",
+                                                   gateway_refund_id="re_new"))
+        await uow.payments.update(with_children)
+        await uow.payments.update(without)
+        await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.payments.get("pay_1") == with_children and with_children.version == read_at + 1
+        assert len(with_children.refunds) == 2 and len(with_children.disputes) == 1
+        assert await uow.payments.get("pay_2") == without
+        assert (await uow.payments.get_for_update("pay_2")).refunds == without.refunds  # found under lock too
+
+
+async def test_an_adopted_payment_someone_else_changed_meanwhile_is_refused(store: StoreUnderTest) -> None:
+    await seed(store, make.live_payment("pay_1"))
+    async with store.uow.reader() as reader:
+        stale = await reader.payments.get("pay_1")
+    async with store.uow() as uow:
+        fresh = await uow.payments.get_for_update("pay_1")
+        fresh.failed_attempts = 5
+        await uow.payments.update(fresh)
+        await uow.commit()
+    async with store.uow() as uow:
+        uow.payments.adopt(stale)
+        stale.failed_attempts = 1
+        with pytest.raises(ConcurrentUpdate):
+            await uow.payments.update(stale)
+    async with store.uow() as uow:
+        assert (await uow.payments.get("pay_1")).failed_attempts == 5
+
+
 # ---- concurrency every store must get right ------------------------------------------------------------------
 async def test_settlements_under_lock_serialise(store: StoreUnderTest) -> None:
     """Two read-modify-writes of one payment under get_for_update: both land, none is lost."""

@@ -107,3 +107,53 @@ def test_the_detector_sees_a_difference(tmp_path: Path) -> None:
 
     differences = run_blocking(drop_and_compare())
     assert any("ux_payments_live" in repr(d) for d in differences)
+
+
+_PAYMENT_0001 = ("INSERT INTO payments (id, order_id, customer_id, gateway_account_id, amount, currency,"
+                 " capture_method, status, created_at, updated_at, save_card, amount_received,"
+                 " amount_capturable, failed_attempts, confirmation_attempts, version)"
+                 " VALUES ('{id}', 'ord_{id}', 'cus_1', 'gw_1', 1000, 'eur', 'automatic', 'succeeded',"
+                 " '2026-11-01 10:00:00+00', '2026-11-01 10:00:00+00', false, 1000, 0, 0, 1, 2)")
+_REFUND_0001 = ("INSERT INTO refunds (id, payment_id, gateway_account_id, position, amount, currency, status,"
+                " created_at, updated_at) VALUES ('rfd_1', 'pay_refunded', 'gw_1', 0, 400, 'eur', 'succeeded',"
+                " '2026-11-02 10:00:00+00', '2026-11-02 10:00:00+00')")
+_DISPUTE_0001 = ("INSERT INTO disputes (gateway_account_id, gateway_dispute_id, payment_id, position, amount,"
+                 " currency, status, opened_at, observed_at) VALUES ('gw_1', 'dp_1', 'pay_disputed', 0, 1000, 'eur',"
+                 " 'needs_response', '2026-11-03 10:00:00+00', '2026-11-03 10:00:00+00')")
+
+
+async def _flags_after_upgrading_payments_of_0001(url: str) -> dict[str, tuple[bool, bool]]:
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0001")
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            for payment_id in ("pay_plain", "pay_refunded", "pay_disputed"):
+                await connection.exec_driver_sql(_PAYMENT_0001.format(id=payment_id))
+            await connection.exec_driver_sql(_REFUND_0001)
+            await connection.exec_driver_sql(_DISPUTE_0001)
+            await connection.commit()
+        await upgrade_to_head_async(url)
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql("SELECT id, has_refunds, has_disputes FROM payments")
+            return {row[0]: (bool(row[1]), bool(row[2])) for row in rows}
+    finally:
+        await engine.dispose()
+
+
+_FLAGS_AS_THE_CHILDREN_SAY = {"pay_plain": (False, False), "pay_refunded": (True, False),
+                              "pay_disputed": (False, True)}
+
+
+async def test_payments_of_an_earlier_schema_get_flags_that_match_their_children_on_sqlite(tmp_path: Path) -> None:
+    """Revision 0002 adds has_refunds and has_disputes: rows already there must say what their children say, or
+    their refunds and disputes would never be read again."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/hexpay.db"
+    assert await _flags_after_upgrading_payments_of_0001(url) == _FLAGS_AS_THE_CHILDREN_SAY
+
+
+@pytest.mark.postgres
+async def test_payments_of_an_earlier_schema_get_flags_that_match_their_children_on_postgres(
+    empty_postgres_url: str,
+) -> None:
+    assert await _flags_after_upgrading_payments_of_0001(empty_postgres_url) == _FLAGS_AS_THE_CHILDREN_SAY
+    assert await _schema_differences(empty_postgres_url) == []

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from adapters.gateway_registry import EntryPointGatewayRegistry
+from adapters.sandbox import SandboxNetwork, SandboxPaymentGateway
+from application.ports.gateway import GatewayKindInfo
 from application.use_cases.orders import CancelOrder, GetOrder
 from application.use_cases.payment_methods import SavePaymentMethod, SavePaymentMethodCommand
 from application.use_cases.payments import (
@@ -15,9 +20,10 @@ from application.use_cases.payments import (
 )
 from application.use_cases.webhooks import HandleGatewayWebhook
 from domain.errors import AmountNotAllowed, Conflict, IllegalTransition, NotFound
+from domain.gateway_account import GatewayAccount
 from domain.invoice import InvoiceStatus
 from domain.order import OrderStatus
-from domain.payment import CaptureMethod, PaymentStatus
+from domain.payment import CaptureMethod, PaymentSnapshot, PaymentStatus
 from tests.unit.use_cases.conftest import SHOPPER, World
 
 VISA, THREE_DS, DECLINES_ON_CHARGE = "4242424242424242", "4000002760003184", "4000000000000341"
@@ -174,3 +180,49 @@ async def test_another_shopper_cannot_pay_or_read_my_order(world: World) -> None
         await confirm(world)(ConfirmPaymentCommand(stranger, intent.payment.id))
     with pytest.raises(NotFound):
         await GetPayment(world.uow)(intent.payment.id, customer_reference="intruder")
+
+
+class _AnswerOvertakenByItsWebhook(SandboxPaymentGateway):
+    """The sandbox, whose events about a confirm reach hexpay (and are settled) before its answer does."""
+
+    def __init__(self, account: GatewayAccount, network: SandboxNetwork, world: World) -> None:
+        super().__init__(account, network)
+        self.world = world
+        self.overtaken: list[str] = []
+
+    async def confirm_payment(self, **kwargs: Any) -> PaymentSnapshot:
+        snapshot = await super().confirm_payment(**kwargs)
+        self.overtaken += await deliver_webhooks(self.world)
+        return snapshot
+
+
+async def test_an_answer_overtaken_by_its_webhook_settles_once_on_the_payment_as_it_now_is(world: World) -> None:
+    """The confirm's answer is settled on the payment as the attempt left it, without reading it again; here the
+    webhook settled it first, so that version check fails and the answer is settled again on a fresh read: the
+    payment, order and invoice paid once, each event published once, nothing lost of the webhook's work."""
+    view = await world.order(amount=2500)
+    card = await saved(world, VISA)
+    intent = await create(world)(CreatePaymentCommand(SHOPPER, view.order.id, world.account.id,
+                                                      payment_method_id=card))
+    world.webhooks()  # the creation's events, settled already
+    gateways: list[_AnswerOvertakenByItsWebhook] = []
+    registry = EntryPointGatewayRegistry()
+
+    def overtaken(account: GatewayAccount) -> _AnswerOvertakenByItsWebhook:
+        gateways.append(_AnswerOvertakenByItsWebhook(account, world.network, world))
+        return gateways[-1]
+
+    registry.register(GatewayKindInfo(kind="sandbox", factory=overtaken))
+    published_before = len(world.store.outbox)
+
+    paid = await ConfirmPayment(world.uow, registry, world.clock, world.ids)(
+        ConfirmPaymentCommand(SHOPPER, intent.payment.id))
+
+    assert "applied" in gateways[0].overtaken  # the webhook did settle the success first
+    assert (paid.status, paid.amount_received) == (PaymentStatus.SUCCEEDED, 2500)
+    after = await GetOrder(world.uow)(view.order.id)
+    assert after.order.status is OrderStatus.PAID
+    assert (after.invoice.status, after.invoice.amount_paid) == (InvoiceStatus.PAID, 2500)
+    published = [event.type for event in world.store.outbox[published_before:]]
+    assert sorted(set(published)) == sorted(published), published  # no event twice
+    assert {"PaymentSucceeded", "OrderPaid", "InvoicePaid"} <= set(published), published

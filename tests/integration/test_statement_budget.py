@@ -1,0 +1,115 @@
+"""The round trips a payment's busy requests make to Postgres, statement by statement: each is a cost every
+request pays (a network round trip, Postgres's CPU, Python's), so the list is pinned here and a change that adds
+one must say why in this file. The guarantees behind each: DESIGN.md and the use cases' docstrings.
+
+Recorded with the bench's statement hooks (bench.inprocess) on the real app, the sandbox gateway and Postgres,
+after a first request of the same kind, as `make bench` records the statements its pgbench and bare handler
+replay."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from bench.cpu_per_request import _paid_in_the_browser
+from bench.inprocess import InProcessHexpay, Statement, in_process_hexpay
+from bench.secrets import BenchSecrets
+
+pytestmark = pytest.mark.postgres
+
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
+
+
+def shape(statement: Statement) -> str:
+    """'BEGIN', 'SELECT payments FOR UPDATE', 'UPDATE orders', ...: the verb and the first table it names."""
+    sql = statement.sql.strip().rstrip(";")
+    verb = sql.split()[0].upper()
+    if verb in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+        return verb
+    table = _TABLE.search(sql)
+    locked = " FOR UPDATE" if re.search(r"\bFOR UPDATE\b", sql) else ""
+    return f"{verb} {table.group(1) if table else '?'}{locked}"
+
+
+async def _create(hexpay: InProcessHexpay, reference: str, gateway: str, card: str) -> Any:
+    order = await hexpay.order(reference)
+    return await hexpay.record("POST", "/api/store/payments/intent/", headers={
+        **hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"},
+        content=json.dumps({"order_id": order, "gateway_id": gateway, "payment_method_id": card}).encode())
+
+
+async def _confirm(hexpay: InProcessHexpay, reference: str, payment_id: str) -> Any:
+    return await hexpay.record("POST", f"/api/store/payments/{payment_id}/confirm/", headers={
+        **hexpay.shopper(reference), "Idempotency-Key": uuid.uuid4().hex})
+
+
+@pytest.fixture
+async def recorded(postgres_url: str) -> dict[str, list[str]]:
+    shapes: dict[str, list[str]] = {}
+    async with in_process_hexpay(postgres_url, BenchSecrets()) as hexpay:
+        gateway = await hexpay.register_gateway()
+        card = await hexpay.save_card("shopper-1", gateway)
+        for _ in range(2):  # the second of each is kept: the first warms the caches
+            created = await _create(hexpay, "shopper-1", gateway, card)
+            confirmed = await _confirm(hexpay, "shopper-1", created.response.json()["payment_id"])
+            assert (created.response.status_code, confirmed.response.json()["status"]) == (201, "succeeded")
+        shapes["create"] = [shape(s) for s in created.statements]
+        shapes["confirm"] = [shape(s) for s in confirmed.statements]
+        # A payment the shopper confirmed in the browser: hexpay learns of it from the webhook alone.
+        opened = [(await _create(hexpay, "shopper-1", gateway, card)).response.json() for _ in range(2)]
+        deliveries = await _paid_in_the_browser(hexpay, gateway, opened)
+        succeeded = [(headers, body) for headers, body in deliveries
+                     if json.loads(body)["type"] == "payment_intent.succeeded"]
+        for headers, body in succeeded:
+            delivered = await hexpay.record("POST", f"/api/store/payments/callback/{gateway}",
+                                            headers=headers, content=body)
+            assert delivered.response.json().get("duplicate") is not True
+        shapes["webhook"] = [shape(s) for s in delivered.statements]
+        again = await hexpay.record("POST", f"/api/store/payments/callback/{gateway}", headers=headers, content=body)
+        assert again.response.json()["duplicate"] is True
+        shapes["duplicate webhook"] = [shape(s) for s in again.statements]
+    return shapes
+
+
+def test_a_payment_is_created_in_fourteen_round_trips(recorded: dict[str, list[str]]) -> None:
+    assert recorded["create"] == [
+        "INSERT idempotency_keys",  # the Idempotency-Key claimed first: a retry finds it
+        # What the request needs, read without a transaction (none decides anything alone).
+        "SELECT customers", "SELECT orders", "SELECT gateway_accounts", "SELECT payments", "SELECT payment_methods",
+        # The payment opened, with its event, before the gateway hears of it (a crash after is repaired by a retry).
+        "BEGIN", "INSERT payments", "INSERT outbox", "COMMIT",
+        # The gateway's answer settled on the payment as written above: its version stands in for a re-read.
+        "BEGIN", "UPDATE payments", "COMMIT",
+        "UPDATE idempotency_keys",  # the answer kept for replays
+    ]
+
+
+def test_a_payment_is_confirmed_in_sixteen_round_trips(recorded: dict[str, list[str]]) -> None:
+    assert recorded["confirm"] == [
+        "INSERT idempotency_keys",
+        # The attempt counted under the payment's lock before the gateway is called: its key is never reused.
+        "BEGIN", "SELECT payments FOR UPDATE", "SELECT customers", "SELECT gateway_accounts", "UPDATE payments",
+        "COMMIT",
+        # The success settled on the payment as the attempt left it, cascading to its order and invoice.
+        "BEGIN", "SELECT orders", "SELECT invoices", "UPDATE payments", "UPDATE orders", "UPDATE invoices",
+        "INSERT outbox", "COMMIT",
+        "UPDATE idempotency_keys",
+    ]
+
+
+def test_a_webhook_is_settled_in_twelve_round_trips_and_a_duplicate_in_five(
+    recorded: dict[str, list[str]],
+) -> None:
+    assert recorded["webhook"] == [
+        "BEGIN", "SELECT gateway_accounts",
+        "INSERT webhook_inbox",  # the event claimed: a concurrent duplicate waits on it, then finds it
+        "SELECT payments FOR UPDATE", "SELECT orders", "SELECT invoices",
+        "UPDATE payments", "UPDATE orders", "UPDATE invoices", "UPDATE webhook_inbox", "INSERT outbox", "COMMIT",
+    ]
+    assert recorded["duplicate webhook"] == [
+        "BEGIN", "SELECT gateway_accounts", "INSERT webhook_inbox", "SELECT webhook_inbox", "ROLLBACK",
+    ]
