@@ -83,8 +83,15 @@ class SqlTransaction:
     def remember_children(self, table: Table, parent_id: Hashable, rows: Rows) -> None:
         self.children[(table.name, parent_id)] = rows
 
+    def _alone(self, aggregate: Any, statements: int) -> None:
+        """In an autocommit unit of work, each statement commits alone: an aggregate's write is taken only when it
+        is one statement and has no events to store with it (they would commit apart from it)."""
+        if self.session.autocommit and (statements > 1 or getattr(aggregate, "events", None)):
+            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
+
     async def insert_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
+        self._alone(aggregate, 1 + sum(1 for _, _, rows in children if rows))
         async with self.step():
             await self.execute(insert_into(table), row)
             for child, _, rows in children:
@@ -104,6 +111,7 @@ class SqlTransaction:
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
+        self._alone(aggregate, 1 + len(changed_children))
         # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
         guarded = GUARDED_COLUMNS[table.name]
         clash = bool(changed_children) or (
@@ -132,11 +140,12 @@ class _Step:
     __slots__ = ("_rollback_on_duplicate", "_savepoint", "_session")
 
     def __init__(self, session: Session, guarded: bool) -> None:
-        if session.autocommit:
-            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
         # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
-        # transaction, which holds nothing else, is rolled back and the next statement begins a new one.
+        # transaction, which holds nothing else, is rolled back and the next statement begins a new one. In an
+        # autocommit unit of work a step is one statement (SqlTransaction._alone), and a failed one ends alone.
         first = session.in_transaction() is False
+        if session.autocommit:
+            guarded = first = False
         self._session = session
         self._savepoint = session.savepoint() if guarded and not first else None
         self._rollback_on_duplicate = guarded and first

@@ -53,5 +53,7 @@ class UnitOfWorkFactory(Protocol):
 
     def autocommit(self) -> UnitOfWork:
         """A unit of work for a caller whose every repository call is atomic alone (idempotency records:
-        claim, complete, release): the store may commit each call on its own. An aggregate's write may be
-        refused. Callers still call commit(), which commits whatever the store held back."""
+        claim, complete, release; a payment's confirmation attempt, one UPDATE matched on its version): the store
+        may commit each call on its own. An aggregate's write is refused (RuntimeError, before anything is
+        written) when it would take the store several statements, or has events to store with it. Callers still
+        call commit(), which commits whatever the store held back."""

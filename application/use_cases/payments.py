@@ -270,9 +270,12 @@ class ConfirmPayment:
 
     async def _start_attempt(self, command: ConfirmPaymentCommand) -> _Attempt:
         """Check the request and persist the attempt number before calling the gateway, so the key is never
-        handed out twice: one transaction, under the payment's row lock. Nothing is written when a check fails."""
-        async with self._uow() as uow:
-            payment = await uow.payments.get_for_update(command.payment_id)
+        handed out twice. The attempt is one UPDATE matched on the version read: a confirm or settlement that
+        changed the payment in between makes it fail (ConcurrentUpdate) and the attempt is checked again on fresh
+        reads, as a row lock would have made it wait and then see the change. The UPDATE commits alone (nothing
+        else is written, no event), so no transaction spans the reads. Nothing is written when a check fails."""
+        async with self._uow.autocommit() as uow:
+            payment = await uow.payments.get(command.payment_id)
             customer = await uow.customers.get_by_reference(command.shopper.reference)
             if payment is None or customer is None or payment.customer_id != customer.id:
                 raise NotFound(f"no payment {command.payment_id}")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import IdempotencyRecord
+from domain.payment import PaymentSnapshot, PaymentStatus
 from entrypoints.settings import Settings, SettingsError
 from tests.contract import aggregates as make
 from tests.fixtures.postgres import asyncpg_dsn
@@ -216,6 +217,39 @@ async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(pool: On
             await unit.payments.add(make.payment("pay_refused"))
     async with pool.uow() as unit:
         assert await unit.payments.get("pay_refused") is None
+
+
+async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_events(pool: OnePooledConnection) -> None:
+    """A payment's confirmation attempt: read, then one UPDATE matched on its version, committed alone (no
+    BEGIN/COMMIT). The same write with an event to store is refused before anything is sent: the event would
+    commit apart from it."""
+    async with pool.uow() as unit:
+        await unit.payments.add(make.live_payment("pay_attempt"))
+        await unit.commit()
+    (await pool.queries()).clear()
+    async with pool.uow.autocommit() as unit:
+        payment = await unit.payments.get("pay_attempt")
+        assert payment is not None
+        payment.confirmation_attempts += 1
+        await unit.payments.update(payment)
+        await unit.commit()
+    sent = await pool.queries()
+    assert len(sent) == 2 and not _transaction_control(sent)
+    assert sent[1].startswith("UPDATE PAYMENTS SET CONFIRMATION_ATTEMPTS")
+    sent.clear()
+    async with pool.uow.autocommit() as unit:
+        payment = await unit.payments.get("pay_attempt")
+        assert payment is not None
+        payment.apply(PaymentSnapshot(status=PaymentStatus.CANCELED, amount=payment.amount,
+                                      currency=payment.currency, amount_received=0, amount_capturable=0,
+                                      observed_at=make.at(20)), make.at(20))
+        assert payment.events  # PaymentCanceled
+        with pytest.raises(RuntimeError, match="one statement at a time"):
+            await unit.payments.update(payment)
+    assert [q for q in await pool.queries() if not q.startswith("SELECT")] == []
+    async with pool.uow() as unit:
+        stored = await unit.payments.get("pay_attempt")
+    assert stored is not None and stored.confirmation_attempts == 1 and stored.status is not PaymentStatus.CANCELED
 
 
 async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(pool: OnePooledConnection) -> None:
