@@ -58,6 +58,10 @@ class MemoryCustomerRepository(_Repository):
         found = self._find(lambda c: c.reference == reference)
         return found[0] if found else None
 
+    async def id_of(self, reference: str) -> str | None:
+        found = await self.get_by_reference(reference)
+        return None if found is None else found.id
+
     async def add(self, customer: Customer) -> None:
         await self._tx().insert(self.table, customer.id, customer)
 

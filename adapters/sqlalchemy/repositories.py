@@ -11,6 +11,7 @@ from sqlalchemy import BindParameter, Select, Table, and_, bindparam, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import mapping
+from adapters.sqlalchemy.customer_ids import CustomerIds
 from adapters.sqlalchemy.tables import (
     customer_gateway_ids,
     customers,
@@ -77,6 +78,7 @@ _CUSTOMER = select(
 ).select_from(customers.outerjoin(customer_gateway_ids, customer_gateway_ids.c.customer_id == customers.c.id))
 _CUSTOMER_BY_ID = _CUSTOMER.where(customers.c.id == bindparam("customer_id"))
 _CUSTOMER_BY_REFERENCE = _CUSTOMER.where(customers.c.reference == bindparam("reference"))
+_CUSTOMER_ID_BY_REFERENCE = select(customers.c.id).where(customers.c.reference == bindparam("reference"))
 _ACCOUNT_BY_ID = select(gateway_accounts).where(gateway_accounts.c.id == bindparam("account_id"))
 _METHOD_BY_ID = select(payment_methods).where(payment_methods.c.id == bindparam("payment_method_id"))
 _METHOD_BY_GATEWAY_ID = select(payment_methods).where(
@@ -108,6 +110,10 @@ def _next_invoice_number(is_postgres: bool) -> Any:
 
 
 class SqlAlchemyCustomerRepository(_Repository):
+    def __init__(self, tx: TransactionSource, known: CustomerIds) -> None:
+        super().__init__(tx)
+        self._known = known
+
     async def _load(self, query: Select[Any], params: dict[str, Any]) -> Customer | None:
         tx = self._tx()
         rows = (await tx.execute(query, params)).mappings().all()
@@ -117,6 +123,7 @@ class SqlAlchemyCustomerRepository(_Repository):
         ids = [{"gateway_account_id": r["linked_account_id"], "gateway_customer_id": r["linked_customer_id"]}
                for r in rows if r["linked_account_id"] is not None]
         customer = mapping.customer_from(row, ids)
+        self._remember_committed(tx, customer.reference, customer.id)
         tx.remember_row(customers, row)
         tx.remember_children(customer_gateway_ids, customer.id, mapping.customer_gateway_id_rows(customer))
         return customer
@@ -126,6 +133,23 @@ class SqlAlchemyCustomerRepository(_Repository):
 
     async def get_by_reference(self, reference: str) -> Customer | None:
         return await self._load(_CUSTOMER_BY_REFERENCE, {"reference": reference})
+
+    async def id_of(self, reference: str) -> str | None:
+        known = self._known.get(reference)
+        if known is not None:
+            return known
+        tx = self._tx()
+        row = (await tx.execute(_CUSTOMER_ID_BY_REFERENCE, {"reference": reference})).mappings().first()
+        if row is None:
+            return None
+        customer_id: str = row["id"]
+        self._remember_committed(tx, reference, customer_id)
+        return customer_id
+
+    def _remember_committed(self, tx: SqlTransaction, reference: str, customer_id: str) -> None:
+        """A row this transaction wrote (or read and may have changed) is left out: it may not be committed."""
+        if (customers.name, customer_id) not in tx.rows:
+            self._known.remember(reference, customer_id)
 
     async def add(self, customer: Customer) -> None:
         children = [(customer_gateway_ids, "customer_id", mapping.customer_gateway_id_rows(customer))]

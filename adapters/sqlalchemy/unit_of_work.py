@@ -10,6 +10,7 @@ from sqlalchemy import ARRAY, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.connections import Session, Sessions
+from adapters.sqlalchemy.customer_ids import CustomerIds
 from adapters.sqlalchemy.engine import json_text
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
@@ -92,8 +93,9 @@ class _Repository(Generic[R]):
 
 class SqlAlchemyUnitOfWork:
     _box: SecretBox
+    _customer_ids: CustomerIds
     customers: _Repository[CustomerRepository] = _Repository(
-        lambda uow: SqlAlchemyCustomerRepository(uow._current))
+        lambda uow: SqlAlchemyCustomerRepository(uow._current, uow._customer_ids))
     gateway_accounts: _Repository[GatewayAccountRepository] = _Repository(
         lambda uow: SqlAlchemyGatewayAccountRepository(uow._current))
     payment_methods: _Repository[PaymentMethodRepository] = _Repository(
@@ -107,9 +109,11 @@ class SqlAlchemyUnitOfWork:
         lambda uow: SqlAlchemyIdempotencyRecords(uow._current, uow._box))
 
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False,
-                 autocommit: bool = False, sessions: Sessions | None = None) -> None:
+                 autocommit: bool = False, sessions: Sessions | None = None,
+                 customer_ids: CustomerIds | None = None) -> None:
         self._engine = engine
         self._sessions = sessions or Sessions(engine)
+        self._customer_ids = customer_ids if customer_ids is not None else CustomerIds()
         self._box = secret_box
         self._reads_only = reads_only
         self._autocommit = autocommit
@@ -186,12 +190,16 @@ class SqlAlchemyUnitOfWorkFactory:
         self.engine = engine
         self.secret_box = secret_box
         self._sessions = Sessions(engine)
+        self._customer_ids = CustomerIds()  # one memory per process (per engine), shared by its units of work
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, sessions=self._sessions)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, sessions=self._sessions,
+                                    customer_ids=self._customer_ids)
 
     def autocommit(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True, sessions=self._sessions)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True, sessions=self._sessions,
+                                    customer_ids=self._customer_ids)
 
     def reader(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True, sessions=self._sessions)
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True, sessions=self._sessions,
+                                    customer_ids=self._customer_ids)

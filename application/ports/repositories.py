@@ -35,6 +35,11 @@ class CustomerRepository(Protocol):
 
     async def get_by_reference(self, reference: str) -> Customer | None: ...
 
+    async def id_of(self, reference: str) -> str | None:
+        """The id of the customer with this reference, for a caller that needs no more (whose is this payment,
+        this card). A customer's reference and id never change and customers are never deleted, so an adapter may
+        remember the answer, once it is committed, for as long as the process lives."""
+
     async def add(self, customer: Customer) -> None: ...
 
     async def update(self, customer: Customer) -> None: ...

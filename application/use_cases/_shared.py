@@ -75,19 +75,19 @@ async def active_account(uow: UnitOfWork, account_id: str) -> GatewayAccount:
     return account
 
 
-async def owned_payment_method(uow: UnitOfWork, customer: Customer, payment_method_id: str) -> PaymentMethod:
+async def owned_payment_method(uow: UnitOfWork, customer_id: str, payment_method_id: str) -> PaymentMethod:
     """Another customer's method (or a removed one) is reported exactly like a missing one."""
     method = await uow.payment_methods.get(payment_method_id)
-    if method is None or method.customer_id != customer.id or method.detached:
+    if method is None or method.customer_id != customer_id or method.detached:
         raise NotFound(f"no payment method {payment_method_id}")
     return method
 
 
 async def card_to_pay_with(
-    uow: UnitOfWork, customer: Customer, payment_method_id: str, gateway_account_id: str
+    uow: UnitOfWork, customer_id: str, payment_method_id: str, gateway_account_id: str
 ) -> PaymentMethod:
     """The customer's saved card, which must live at the gateway account the payment goes through."""
-    method = await owned_payment_method(uow, customer, payment_method_id)
+    method = await owned_payment_method(uow, customer_id, payment_method_id)
     if method.gateway_account_id != gateway_account_id:
         raise ValidationFailed("the payment method belongs to another gateway")
     return method

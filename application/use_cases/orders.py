@@ -102,10 +102,10 @@ class ListCustomerOrders:
 
     async def __call__(self, customer_reference: str, page: Page) -> list[OrderView]:
         async with self._uow() as uow:
-            customer = await uow.customers.get_by_reference(customer_reference)
-            if customer is None:
+            customer_id = await uow.customers.id_of(customer_reference)
+            if customer_id is None:
                 return []
-            orders = await uow.orders.list_for_customer(customer.id, page)
+            orders = await uow.orders.list_for_customer(customer_id, page)
             views = []
             for order in orders:
                 invoice = await uow.invoices.get_for_order(order.id)

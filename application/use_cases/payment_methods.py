@@ -140,10 +140,10 @@ class ListPaymentMethods:
     async def __call__(self, shopper: Shopper) -> list[PaymentMethod]:
         # Who the shopper is, then their cards: each read consistent alone.
         async with self._uow.reader() as uow:
-            customer = await uow.customers.get_by_reference(shopper.reference)
-            if customer is None:
+            customer_id = await uow.customers.id_of(shopper.reference)
+            if customer_id is None:
                 return []
-            return await uow.payment_methods.list_for_customer(customer.id)
+            return await uow.payment_methods.list_for_customer(customer_id)
 
 
 class SetDefaultPaymentMethod:
@@ -166,7 +166,7 @@ class UpdatePaymentMethod:
                 customer = await uow.customers.get_by_reference(command.shopper.reference)
                 if customer is None:
                     raise NotFound(f"no payment method {command.payment_method_id}")
-                method = await owned_payment_method(uow, customer, command.payment_method_id)
+                method = await owned_payment_method(uow, customer.id, command.payment_method_id)
                 became_default = command.is_default is True and not method.is_default
                 if became_default:
                     await _make_only_default(uow, method)
@@ -202,7 +202,7 @@ class RemovePaymentMethod:
             customer = await uow.customers.get_by_reference(shopper.reference)
             if customer is None:
                 raise NotFound(f"no payment method {payment_method_id}")
-            method = await owned_payment_method(uow, customer, payment_method_id)
+            method = await owned_payment_method(uow, customer.id, payment_method_id)
             account = await uow.gateway_accounts.get(method.gateway_account_id)
         if account is not None:
             await self._registry.gateway_for(account).detach_payment_method(
@@ -212,7 +212,7 @@ class RemovePaymentMethod:
 
         async def record() -> None:
             async with self._uow() as uow:
-                fresh = await owned_payment_method(uow, customer, payment_method_id)
+                fresh = await owned_payment_method(uow, customer.id, payment_method_id)
                 was_default = fresh.is_default
                 fresh.detach()
                 await uow.payment_methods.update(fresh)

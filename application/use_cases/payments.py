@@ -203,7 +203,7 @@ class CreatePaymentForOrder:
         live = await uow.payments.find_live(order.id, account.id)
         method = None
         if command.payment_method_id is not None:
-            method = await card_to_pay_with(uow, customer, command.payment_method_id, account.id)
+            method = await card_to_pay_with(uow, customer.id, command.payment_method_id, account.id)
         return order, account, live, method
 
     async def _open(
@@ -276,13 +276,14 @@ class ConfirmPayment:
         else is written, no event), so no transaction spans the reads. Nothing is written when a check fails."""
         async with self._uow.autocommit() as uow:
             payment = await uow.payments.get(command.payment_id)
-            customer = await uow.customers.get_by_reference(command.shopper.reference)
-            if payment is None or customer is None or payment.customer_id != customer.id:
+            customer_id = await uow.customers.id_of(command.shopper.reference)
+            if payment is None or customer_id is None or payment.customer_id != customer_id:
                 raise NotFound(f"no payment {command.payment_id}")
             payment.ensure_confirmable()
             gateway_payment_method_id = payment.gateway_payment_method_id
             if command.payment_method_id is not None:
-                method = await card_to_pay_with(uow, customer, command.payment_method_id, payment.gateway_account_id)
+                method = await card_to_pay_with(uow, customer_id, command.payment_method_id,
+                                                payment.gateway_account_id)
                 gateway_payment_method_id = method.gateway_payment_method_id
             account = await uow.gateway_accounts.get(payment.gateway_account_id)
             if account is None or payment.gateway_payment_id is None:
@@ -349,10 +350,9 @@ class GetPayment:
         # Two reads each consistent alone: the payment (with its children, in one snapshot), and who the shopper is.
         async with self._uow.reader() as uow:
             payment = await uow.payments.get(payment_id)
-            if payment is not None and customer_reference is not None:
-                customer = await uow.customers.get_by_reference(customer_reference)
-                if customer is None or customer.id != payment.customer_id:
-                    payment = None
+            if (payment is not None and customer_reference is not None
+                    and await uow.customers.id_of(customer_reference) != payment.customer_id):
+                payment = None
         if payment is None:
             raise NotFound(f"no payment {payment_id}")
         return payment

@@ -486,6 +486,23 @@ async def test_customer_by_reference(store: StoreUnderTest) -> None:
         assert await uow.customers.get_by_reference("nobody") is None
 
 
+async def test_the_id_of_a_reference_is_only_ever_a_committed_customers(store: StoreUnderTest) -> None:
+    """id_of() may be remembered for the process's life (a reference's customer never changes): a customer this unit
+    of work added is seen by it, but never outlives its rollback; a committed one is found by every reader after."""
+    async with store.uow() as uow:
+        assert await uow.customers.id_of("user-1") is None
+        await uow.customers.add(make.customer())
+        assert await uow.customers.id_of("user-1") == "cus_1"  # its own insert
+        assert (await uow.customers.get_by_reference("user-1")).id == "cus_1"
+    async with store.uow.reader() as reader:
+        assert await reader.customers.id_of("user-1") is None  # rolled back: not remembered
+    await seed(store, make.customer("cus_7", "user-1"))
+    for _ in range(2):  # the second time, from memory where the adapter keeps one
+        async with store.uow.reader() as reader:
+            assert await reader.customers.id_of("user-1") == "cus_7"
+            assert await reader.customers.id_of("nobody") is None
+
+
 async def test_linking_a_gateway_customer_round_trips(store: StoreUnderTest) -> None:
     await seed(store, make.customer())
     async with store.uow() as uow:

@@ -59,6 +59,11 @@ async def recorded(postgres_url: str) -> dict[str, list[str]]:
             assert (created.response.status_code, confirmed.response.json()["status"]) == (201, "succeeded")
         shapes["create"] = [shape(s) for s in created.statements]
         shapes["confirm"] = [shape(s) for s in confirmed.statements]
+        payment_id = created.response.json()["payment_id"]
+        for name, path in (("get", f"/api/store/payments/{payment_id}/"), ("list", "/api/v1/me/payment-methods/")):
+            read = await hexpay.record("GET", path, headers=hexpay.shopper("shopper-1"))
+            assert read.response.status_code == 200
+            shapes[name] = [shape(s) for s in read.statements]
         # A payment the shopper confirmed in the browser: hexpay learns of it from the webhook alone.
         opened = [(await _create(hexpay, "shopper-1", gateway, card)).response.json() for _ in range(2)]
         deliveries = await _paid_in_the_browser(hexpay, gateway, opened)
@@ -88,12 +93,13 @@ def test_a_payment_is_created_in_fourteen_round_trips(recorded: dict[str, list[s
     ]
 
 
-def test_a_payment_is_confirmed_in_fourteen_round_trips(recorded: dict[str, list[str]]) -> None:
+def test_a_payment_is_confirmed_in_thirteen_round_trips(recorded: dict[str, list[str]]) -> None:
     assert recorded["confirm"] == [
         "INSERT idempotency_keys",
         # The attempt counted before the gateway is called, so its key is never reused: one UPDATE matched on the
-        # version read, committed alone (a change in between fails it, and the attempt starts over).
-        "SELECT payments", "SELECT customers", "SELECT gateway_accounts", "UPDATE payments",
+        # version read, committed alone (a change in between fails it, and the attempt starts over). Whose payment
+        # it is: the shopper's customer id, remembered since it was first read (it never changes).
+        "SELECT payments", "SELECT gateway_accounts", "UPDATE payments",
         # The success settled on the payment as the attempt left it, cascading to its order and invoice.
         "BEGIN", "SELECT orders", "SELECT invoices", "UPDATE payments", "UPDATE orders", "UPDATE invoices",
         "INSERT outbox", "COMMIT",
@@ -113,3 +119,9 @@ def test_a_webhook_is_settled_in_twelve_round_trips_and_a_duplicate_in_five(
     assert recorded["duplicate webhook"] == [
         "BEGIN", "SELECT gateway_accounts", "INSERT webhook_inbox", "SELECT webhook_inbox", "ROLLBACK",
     ]
+
+
+def test_a_shopper_reads_a_payment_or_their_cards_in_one_round_trip(recorded: dict[str, list[str]]) -> None:
+    # Whose they are is checked against the shopper's customer id, remembered since it was first read.
+    assert recorded["get"] == ["SELECT payments"]
+    assert recorded["list"] == ["SELECT payment_methods"]
