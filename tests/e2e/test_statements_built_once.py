@@ -30,9 +30,27 @@ async def _storefront_round(api: Hexpay, gateway_id: str, n: int) -> None:
     assert (await api.admin_order(order["id"]))["status"] == "partially_refunded"
 
 
+class _InOrder(Hexpay):
+    """The sandbox's webhooks sent one by one once the request that caused them has answered, so that both rounds
+    take the same paths. Delivered as they happen, a webhook may beat a gateway's answer home in one round and not
+    in the other; the settlement of that answer then starts over on a fresh read and writes another set of columns:
+    another statement, compiled once per process like every other, but once more in the round that met the race."""
+
+    gateway_id = ""
+
+    async def delivered(self) -> None:
+        for body, headers in self.network.drain_webhooks(self.gateway_id):
+            response = await self.http.post(f"/api/store/payments/callback/{self.gateway_id}", content=body,
+                                             headers=dict(headers))
+            assert response.status_code == 200, response.text
+
+
 async def test_the_second_round_of_the_storefront_flows_compiles_nothing(postgres_url: str) -> None:
-    async with _hexpay(postgres_url) as api:
+    async with _hexpay(postgres_url) as delivering:
+        api = _InOrder(delivering.http, delivering.container, delivering.app)
+        api.network.set_webhook_sender(None)
         gateway = await api.sandbox_gateway()
+        api.gateway_id = gateway["id"]
         await _storefront_round(api, gateway["id"], 1)
         compiled = connections.compilations()
         await _storefront_round(api, gateway["id"], 2)
