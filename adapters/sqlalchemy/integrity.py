@@ -79,6 +79,8 @@ def _guarded() -> dict[str, tuple[str, ...]]:
 
 # Per table, the non-key columns an UPDATE must change before it can violate a unique constraint or index.
 GUARDED_COLUMNS = _guarded()
+# The same as sets: whether an UPDATE's changed columns touch any (`isdisjoint`), asked before `may_clash`.
+GUARDED_SETS = {table: frozenset(columns) for table, columns in GUARDED_COLUMNS.items()}
 
 
 def _in_partial_index(table: str, row: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert,
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sqlalchemy.connections import AUTOCOMMIT_WRITES_ONE, Session
-from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, duplicate_from, may_clash
+from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, GUARDED_SETS, duplicate_from, may_clash
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
 
@@ -20,7 +20,6 @@ Rows = list[dict[str, Any]]
 _ABSENT = object()
 _DOCUMENTS = (dict, list)  # JSON columns: equal as Python values is not enough (1 == 1.0 == True)
 _canonical = msgspec.json.Encoder(order="sorted").encode
-_GUARDED_SETS = {table: frozenset(columns) for table, columns in GUARDED_COLUMNS.items()}
 
 
 # Statements built once per table and executed with parameters: SQLAlchemy then finds the compiled SQL at once,
@@ -115,7 +114,7 @@ class SqlTransaction:
         # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
         guarded = GUARDED_COLUMNS[table.name]
         clash = bool(changed_children) or (
-            (before is None or not _GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
+            (before is None or not GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
                 table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
                 tuple(row[c] for c in guarded)))
         async with self.step(guarded=clash):
