@@ -108,7 +108,7 @@ def production_collector() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def _paid_in_the_browser(hexpay: InProcessHexpay, gateway_id: str,
+async def paid_in_the_browser(hexpay: InProcessHexpay, gateway_id: str,
                                created: list[dict[str, Any]]) -> list[tuple[dict[str, str], bytes]]:
     """Each payment confirmed at the sandbox with its client secret alone (what Stripe.js does), so hexpay learns of
     the success only from the webhook; the sandbox's signed events for it, oldest first."""
@@ -190,7 +190,7 @@ async def _measure_on(hexpay: InProcessHexpay, requests: int, scenario: str,
         steps = [functools.partial(confirm, reference, payment) for reference, payment in opened]
     elif scenario == "webhook":
         created = [await create(reference, order_id) for reference, order_id in orders]
-        deliveries = await _paid_in_the_browser(hexpay, gateway_id, created)
+        deliveries = await paid_in_the_browser(hexpay, gateway_id, created)
         steps = [functools.partial(_deliver, call, gateway_id, headers, body) for headers, body in deliveries]
     else:
         steps = [functools.partial(create, reference, order_id) for reference, order_id in orders]

@@ -193,13 +193,14 @@ class SqlAlchemyUnitOfWorkFactory:
         self._customer_ids = CustomerIds()  # one memory per process (per engine), shared by its units of work
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, sessions=self._sessions,
-                                    customer_ids=self._customer_ids)
+        return self._unit()
 
     def autocommit(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, autocommit=True, sessions=self._sessions,
-                                    customer_ids=self._customer_ids)
+        return self._unit(autocommit=True)
 
     def reader(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=True, sessions=self._sessions,
-                                    customer_ids=self._customer_ids)
+        return self._unit(reads_only=True)
+
+    def _unit(self, *, reads_only: bool = False, autocommit: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=reads_only, autocommit=autocommit,
+                                    sessions=self._sessions, customer_ids=self._customer_ids)

@@ -1,8 +1,10 @@
 """Paying an order: one PaymentIntent per payment, created once, confirmed, captured or canceled.
 
 Gateway calls never run inside a database transaction: each use case reads, calls the gateway with a key
-derived from hexpay's ids, then settles the answer under the payment's row lock through the settlement rule.
-A crash between the two is repaired by a retry (same key, same gateway object) or by reconciliation.
+derived from hexpay's ids, then settles the answer through the settlement rule: first on the payment as it read it,
+its version standing in for a row lock (nobody else touched it during the call, usually), and when someone did (a
+webhook beat the answer home), again on a fresh read under the row lock, so that the two serialise as DESIGN.md
+asks. A crash between the two is repaired by a retry (same key, same gateway object) or by reconciliation.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.cpu_per_request import _paid_in_the_browser
+from bench.cpu_per_request import paid_in_the_browser
 from bench.inprocess import InProcessHexpay, Statement, in_process_hexpay
 from bench.secrets import BenchSecrets
 
@@ -66,7 +66,7 @@ async def recorded(postgres_url: str) -> dict[str, list[str]]:
             shapes[name] = [shape(s) for s in read.statements]
         # A payment the shopper confirmed in the browser: hexpay learns of it from the webhook alone.
         opened = [(await _create(hexpay, "shopper-1", gateway, card)).response.json() for _ in range(2)]
-        deliveries = await _paid_in_the_browser(hexpay, gateway, opened)
+        deliveries = await paid_in_the_browser(hexpay, gateway, opened)
         succeeded = [(headers, body) for headers, body in deliveries
                      if json.loads(body)["type"] == "payment_intent.succeeded"]
         for headers, body in succeeded:

@@ -12,6 +12,7 @@ from adapters.ids import SequentialIdGenerator
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.sandbox import SandboxNetwork, SandboxPaymentGateway
 from application.ports.gateway import GatewayKindInfo
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases.gateway_accounts import RegisterGatewayAccount, RegisterGatewayAccountCommand
 from application.use_cases.orders import CreateOrder, CreateOrderCommand, OrderLineInput, OrderView
 from application.use_cases.payment_methods import Shopper
@@ -23,7 +24,7 @@ SHOPPER = Shopper(reference="user-42", email="ada@example.com")
 
 @dataclass
 class World:
-    uow: MemoryUnitOfWorkFactory
+    uow: UnitOfWorkFactory
     store: MemoryStore
     clock: FixedClock
     ids: SequentialIdGenerator
@@ -45,10 +46,14 @@ class World:
 
 @pytest.fixture
 async def world() -> World:
+    store = MemoryStore()
+    return await build_world(MemoryUnitOfWorkFactory(store), store)
+
+
+async def build_world(uow: UnitOfWorkFactory, store: MemoryStore) -> World:
+    """The world on any store (tests/integration builds it on Postgres; `store` is then an unused MemoryStore)."""
     clock = FixedClock()
     ids = SequentialIdGenerator()
-    store = MemoryStore()
-    uow = MemoryUnitOfWorkFactory(store)
     network = SandboxNetwork(public_base_url="http://127.0.0.1:8000", now=clock.now)
     registry = EntryPointGatewayRegistry()
     registry.register(GatewayKindInfo(kind="sandbox",
