@@ -174,6 +174,7 @@ async def in_process_hexpay(database_url: str, secrets: BenchSecrets, *,
         SandboxNetwork, public_base_url=settings.public_base_url, deliver=None, later_after=None))
     app = create_app(container)
     try:
+        await container.uow_factory().start()  # as the app's startup does (httpx's transport runs no lifespan)
         # Litestar's ASGI signature is narrower than the one httpx declares; the app is a plain ASGI callable.
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:

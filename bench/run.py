@@ -599,7 +599,8 @@ async def measure_group(ctx: Context, systems: list[str], windows: int, workers:
             env = {**ctx.secrets.server_env(ctx.target.url()), "BENCH_DSN": ctx.target.dsn(),
                    "BENCH_JWT_SECRET": ctx.secrets.jwt_secret, "BENCH_WEBHOOK_SECRET": ctx.secrets.webhook_secret,
                    "BENCH_PLANS": str(ctx.workdir / "plans.json"),
-                   "HEXPAY_DATABASE_CONNECTIONS": str(min(each, HEXPAY_CONNECTIONS)),
+                   # Each hexpay process also holds its gateway account listener's connection.
+                   "HEXPAY_DATABASE_CONNECTIONS": str(min(each - 1, HEXPAY_CONNECTIONS)),
                    "BENCH_POOL_MAX": str(min(each, BARE_CONNECTIONS))}
             servers[system] = await Server(app, workers, env, ctx.workdir / f"{system}-server.log").start()
         drivers = [HttpScenarios(ctx, system, servers[system], windows) for system in systems]

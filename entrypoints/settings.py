@@ -35,8 +35,8 @@ class Settings:
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     generated: tuple[str, ...] = ()  # names of the development secrets made for this run
-    # The most database connections one worker process opens for requests (None: the engine's default, 40):
-    # size Postgres's max_connections for workers x this, or lower it to fit.
+    # The most database connections one worker process opens for requests (None: the engine's default, 40), beside
+    # one for its gateway account listener: size Postgres's max_connections for workers x (this + 2), or lower it.
     database_connections: int | None = None
 
     @property

@@ -51,6 +51,8 @@ class Session(Protocol):
 
     def outside_snapshot(self) -> bool: ...  # True in a reader between statements: each sees its own moment
 
+    def sees_latest(self) -> bool: ...  # the next statement sees every commit before it (its own snapshot)
+
     def in_transaction(self) -> bool: ...
 
     async def commit(self) -> None: ...
@@ -103,6 +105,9 @@ class CoreSession:
 
     def outside_snapshot(self) -> bool:
         return False
+
+    def sees_latest(self) -> bool:
+        return False  # SQLite: a transaction's reads share its first one's snapshot
 
     def in_transaction(self) -> bool:
         return self._connection.in_transaction()
@@ -165,7 +170,9 @@ class _Plan:
 _NO_PARAMS: Mapping[str, Any] = {}
 # Transactions and savepoints are their statements, sent as they are: asyncpg's Transaction objects (state checks,
 # guards, the text built anew) cost about a third as much again as the round trips of BEGIN and COMMIT themselves.
-_BEGIN = "BEGIN;"
+# READ COMMITTED said, not left to the server's default: each statement sees what committed before it, which the
+# settlements' row locks and the gateway accounts' memory (account_memory.py) rely on.
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"  # one snapshot for a reader's statements
 _READER_WRITES = "a reader unit of work cannot write"
 AUTOCOMMIT_WRITES_ONE = "an autocommit unit of work writes one statement at a time"
@@ -324,6 +331,9 @@ class AsyncpgSession:
 
     def outside_snapshot(self) -> bool:
         return self._reads_only and self._transaction is None
+
+    def sees_latest(self) -> bool:
+        return self._transaction is not _BEGIN_SNAPSHOT
 
     def snapshot(self) -> _Snapshot:
         """In a reader, the statements inside run in one READ ONLY transaction (REPEATABLE READ: one snapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sqlalchemy.account_memory import LISTENER_NAME, attach_account_memory
 from adapters.sqlalchemy.pg_pool import attach_pool
 
 # How long a SQLite writer waits for the one before it, in milliseconds, before "database is locked".
@@ -82,8 +84,10 @@ def _with_unit_of_work_pool(engine: AsyncEngine, options: dict[str, Any], idle_b
     if engine.dialect.driver != "asyncpg":
         return
     size = options.get("pool_size", 5) + options.get("max_overflow", 10)
-    attach_pool(engine, max_size=max(size, 1), timeout=options.get("pool_timeout", 30),
-                idle_before_ping=idle_before_ping)
+    pool = attach_pool(engine, max_size=max(size, 1), timeout=options.get("pool_timeout", 30),
+                       idle_before_ping=idle_before_ping)
+    # One connection more: the listener for gateway account changes (account_memory.py).
+    attach_account_memory(engine, partial(pool.connect_alone, LISTENER_NAME))
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_before_ping: float) -> None:

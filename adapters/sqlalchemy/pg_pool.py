@@ -175,10 +175,21 @@ class PostgresPool:
         self._pool = pool
         return pool
 
-    async def _create(self) -> asyncpg.Pool:
+    def _connect_args(self) -> tuple[list[Any], dict[str, Any]]:
         args, options = self._dialect.create_connect_args(self._url)
         for name in _SQLALCHEMY_ONLY:
             options.pop(name, None)
+        return args, options
+
+    async def connect_alone(self, application_name: str) -> asyncpg.Connection:
+        """A connection of the pool's server and settings that is no unit of work's (a listener's), named in
+        pg_stat_activity."""
+        args, options = self._connect_args()
+        options["server_settings"] = {**options.get("server_settings", {}), "application_name": application_name}
+        return await asyncpg.connect(*args, **options)
+
+    async def _create(self) -> asyncpg.Pool:
+        args, options = self._connect_args()
         # Each connection prepares a statement on first use and keeps it in an LRU of this size (asyncpg's default
         # is 100). An aggregate's UPDATE sets only the columns that changed, one statement per set of columns a
         # transition changes: the storefront's flows use about 70 statements in all; room for the rest.
@@ -220,7 +231,7 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 _POOLS: weakref.WeakKeyDictionary[Engine, PostgresPool] = weakref.WeakKeyDictionary()
 
 
-def attach_pool(engine: AsyncEngine, **options: Any) -> None:
+def attach_pool(engine: AsyncEngine, **options: Any) -> PostgresPool:
     pool = _POOLS[engine.sync_engine] = PostgresPool(engine, **options)
 
     @event.listens_for(engine.sync_engine, "engine_disposed")
@@ -230,6 +241,8 @@ def attach_pool(engine: AsyncEngine, **options: Any) -> None:
             await_(pool.close())
         else:
             pool.terminate()
+
+    return pool
 
 
 def pool_of(engine: AsyncEngine) -> PostgresPool | None:

@@ -11,6 +11,7 @@ from sqlalchemy import BindParameter, Select, Table, and_, bindparam, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import mapping
+from adapters.sqlalchemy.account_memory import AccountMemory
 from adapters.sqlalchemy.customer_ids import CustomerIds
 from adapters.sqlalchemy.tables import (
     customer_gateway_ids,
@@ -161,10 +162,26 @@ class SqlAlchemyCustomerRepository(_Repository):
 
 
 class SqlAlchemyGatewayAccountRepository(_Repository):
+    def __init__(self, tx: TransactionSource, memory: AccountMemory | None) -> None:
+        super().__init__(tx)
+        self._memory = memory  # Postgres: the rows this process may answer from (account_memory.py)
+
     async def get(self, account_id: str) -> GatewayAccount | None:
         tx = self._tx()
-        row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
-        return None if row is None else mapping.gateway_account_from(row, tx.box)
+        memory = self._memory
+        # Not from memory (nor into it) when this transaction wrote the account, nor inside a reader's
+        # one-snapshot transaction, whose statements may see an older moment than the memory's generation.
+        if memory is None or (gateway_accounts.name, account_id) in tx.rows or not tx.session.sees_latest():
+            row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
+            return None if row is None else mapping.gateway_account_from(row, tx.box)
+        row = memory.get(account_id)
+        if row is None:
+            generation = memory.generation  # taken before the read: a change it misses moves it on
+            row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
+            if row is None:
+                return None
+            memory.remember(account_id, row, generation)
+        return mapping.gateway_account_from(row, tx.box)  # a fresh aggregate each time: callers change theirs
 
     async def list(self, *, active_only: bool = False) -> list[GatewayAccount]:
         tx = self._tx()
@@ -179,6 +196,10 @@ class SqlAlchemyGatewayAccountRepository(_Repository):
 
     async def update(self, account: GatewayAccount) -> None:
         tx = self._tx()
+        if self._memory is not None:
+            # Forgotten here at once, and again by the trigger's notification once the change commits; a version
+            # conflict (the account read from memory was out of date) makes the retry read the database.
+            self._memory.forget(account.id)
         await tx.update_aggregate(gateway_accounts, mapping.gateway_account_row(account, tx.box), account)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar, overload
 from sqlalchemy import ARRAY, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sqlalchemy.account_memory import AccountMemory, account_memory_of
 from adapters.sqlalchemy.connections import Session, Sessions
 from adapters.sqlalchemy.customer_ids import CustomerIds
 from adapters.sqlalchemy.engine import json_text
@@ -94,10 +95,11 @@ class _Repository(Generic[R]):
 class SqlAlchemyUnitOfWork:
     _box: SecretBox
     _customer_ids: CustomerIds
+    _accounts: AccountMemory | None
     customers: _Repository[CustomerRepository] = _Repository(
         lambda uow: SqlAlchemyCustomerRepository(uow._current, uow._customer_ids))
     gateway_accounts: _Repository[GatewayAccountRepository] = _Repository(
-        lambda uow: SqlAlchemyGatewayAccountRepository(uow._current))
+        lambda uow: SqlAlchemyGatewayAccountRepository(uow._current, uow._accounts))
     payment_methods: _Repository[PaymentMethodRepository] = _Repository(
         lambda uow: SqlAlchemyPaymentMethodRepository(uow._current))
     orders: _Repository[OrderRepository] = _Repository(lambda uow: SqlAlchemyOrderRepository(uow._current))
@@ -110,10 +112,11 @@ class SqlAlchemyUnitOfWork:
 
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox, *, reads_only: bool = False,
                  autocommit: bool = False, sessions: Sessions | None = None,
-                 customer_ids: CustomerIds | None = None) -> None:
+                 customer_ids: CustomerIds | None = None, accounts: AccountMemory | None = None) -> None:
         self._engine = engine
         self._sessions = sessions or Sessions(engine)
         self._customer_ids = customer_ids if customer_ids is not None else CustomerIds()
+        self._accounts = accounts if accounts is not None else account_memory_of(engine)
         self._box = secret_box
         self._reads_only = reads_only
         self._autocommit = autocommit
@@ -191,6 +194,12 @@ class SqlAlchemyUnitOfWorkFactory:
         self.secret_box = secret_box
         self._sessions = Sessions(engine)
         self._customer_ids = CustomerIds()  # one memory per process (per engine), shared by its units of work
+        self._accounts = account_memory_of(engine)  # the same for the engine's life: looked up once
+
+    async def start(self, wait: float = 2.0) -> bool:
+        """Begin listening for gateway account changes (Postgres), so that accounts are remembered from the first
+        request on; True once they may be (after at most `wait` seconds). Without it, the first read begins it."""
+        return self._accounts is not None and await self._accounts.start(wait)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return self._unit()
@@ -203,4 +212,5 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def _unit(self, *, reads_only: bool = False, autocommit: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.secret_box, reads_only=reads_only, autocommit=autocommit,
-                                    sessions=self._sessions, customer_ids=self._customer_ids)
+                                    sessions=self._sessions, customer_ids=self._customer_ids,
+                                    accounts=self._accounts)

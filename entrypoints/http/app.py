@@ -86,6 +86,13 @@ def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
     )
 
 
+async def _open(container: Container) -> None:
+    """At startup: listen for gateway account changes, so that every request may take its account from memory."""
+    start = getattr(container.uow_factory(), "start", None)  # a unit of work factory without a memory has none
+    if start is not None:
+        await start()
+
+
 async def _close(container: Container) -> None:
     """At shutdown: the gateway adapters' HTTP pools, then the database pool."""
     registry = container.gateway_registry()
@@ -107,6 +114,7 @@ def create_app(container: Container) -> Litestar:
         request_class=StrictJSONRequest,
         openapi_config=_openapi(),
         state=State({"container": container, "metrics": metrics}),
+        on_startup=[partial(_open, container)],
         on_shutdown=[partial(_close, container)],
         cors_config=_cors(container.settings().cors_origins),
         logging_config=None,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from adapters.sqlalchemy import create_engine, upgrade_to_head, upgrade_to_head_async
 from adapters.sqlalchemy.migrate import alembic_config
 from adapters.sqlalchemy.tables import metadata
-from tests.fixtures.postgres import _admin, run_blocking
+from tests.fixtures.postgres import run_blocking
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -43,17 +41,6 @@ async def _table_names(url: str) -> set[str]:
             return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
     finally:
         await engine.dispose()
-
-
-@pytest.fixture
-def empty_postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A database of its own, with nothing in it (not the session's migrated one)."""
-    name = f"hexpay_migrate_{uuid.uuid4().hex[:12]}"
-    run_blocking(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        run_blocking(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_the_migrations_have_one_head() -> None:

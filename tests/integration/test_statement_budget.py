@@ -80,11 +80,12 @@ async def recorded(postgres_url: str) -> dict[str, list[str]]:
     return shapes
 
 
-def test_a_payment_is_created_in_fourteen_round_trips(recorded: dict[str, list[str]]) -> None:
+def test_a_payment_is_created_in_thirteen_round_trips(recorded: dict[str, list[str]]) -> None:
     assert recorded["create"] == [
         "INSERT idempotency_keys",  # the Idempotency-Key claimed first: a retry finds it
         # What the request needs, read without a transaction (none decides anything alone).
-        "SELECT customers", "SELECT orders", "SELECT gateway_accounts", "SELECT payments", "SELECT payment_methods",
+        # Its gateway account comes from memory: the process listens for the account's changes.
+        "SELECT customers", "SELECT orders", "SELECT payments", "SELECT payment_methods",
         # The payment opened, with its event, before the gateway hears of it (a crash after is repaired by a retry).
         "BEGIN", "INSERT payments", "INSERT outbox", "COMMIT",
         # The gateway's answer settled on the payment as written above: its version stands in for a re-read.
@@ -93,13 +94,14 @@ def test_a_payment_is_created_in_fourteen_round_trips(recorded: dict[str, list[s
     ]
 
 
-def test_a_payment_is_confirmed_in_thirteen_round_trips(recorded: dict[str, list[str]]) -> None:
+def test_a_payment_is_confirmed_in_twelve_round_trips(recorded: dict[str, list[str]]) -> None:
     assert recorded["confirm"] == [
         "INSERT idempotency_keys",
         # The attempt counted before the gateway is called, so its key is never reused: one UPDATE matched on the
         # version read, committed alone (a change in between fails it, and the attempt starts over). Whose payment
-        # it is: the shopper's customer id, remembered since it was first read (it never changes).
-        "SELECT payments", "SELECT gateway_accounts", "UPDATE payments",
+        # it is: the shopper's customer id, remembered since it was first read (it never changes); its gateway
+        # account: from memory, as for create.
+        "SELECT payments", "UPDATE payments",
         # The success settled on the payment as the attempt left it, cascading to its order and invoice.
         "BEGIN", "SELECT orders", "SELECT invoices", "UPDATE payments", "UPDATE orders", "UPDATE invoices",
         "INSERT outbox", "COMMIT",
@@ -107,17 +109,17 @@ def test_a_payment_is_confirmed_in_thirteen_round_trips(recorded: dict[str, list
     ]
 
 
-def test_a_webhook_is_settled_in_twelve_round_trips_and_a_duplicate_in_five(
+def test_a_webhook_is_settled_in_eleven_round_trips_and_a_duplicate_in_four(
     recorded: dict[str, list[str]],
 ) -> None:
     assert recorded["webhook"] == [
-        "BEGIN", "SELECT gateway_accounts",
+        "BEGIN",  # the account whose webhook secret signed it: from memory
         "INSERT webhook_inbox",  # the event claimed: a concurrent duplicate waits on it, then finds it
         "SELECT payments FOR UPDATE", "SELECT orders", "SELECT invoices",
         "UPDATE payments", "UPDATE orders", "UPDATE invoices", "UPDATE webhook_inbox", "INSERT outbox", "COMMIT",
     ]
     assert recorded["duplicate webhook"] == [
-        "BEGIN", "SELECT gateway_accounts", "INSERT webhook_inbox", "SELECT webhook_inbox", "ROLLBACK",
+        "BEGIN", "INSERT webhook_inbox", "SELECT webhook_inbox", "ROLLBACK",
     ]
 
 
