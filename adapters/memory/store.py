@@ -79,9 +79,8 @@ class MemoryStore:
 
 
 class MemoryTransaction:
-    def __init__(self, store: MemoryStore, *, autocommit: bool = False) -> None:
+    def __init__(self, store: MemoryStore) -> None:
         self.store = store
-        self.autocommit = autocommit  # of an autocommit unit of work: aggregates with events are refused
         self.task = asyncio.current_task()
         self.writes: dict[str, dict[Hashable, Row | None]] = defaultdict(dict)  # None: deleted
         self.loaded_versions: dict[tuple[str, Hashable], int] = {}
@@ -199,12 +198,7 @@ class MemoryTransaction:
     def touch(self, aggregate: Any) -> None:
         self.touched.setdefault(id(aggregate), aggregate)
 
-    def _alone(self, value: Any) -> None:
-        if self.autocommit and getattr(value, "events", None):
-            raise RuntimeError("an autocommit unit of work writes one statement at a time: no events with it")
-
     async def insert(self, table: str, key: Hashable, value: Any) -> None:
-        self._alone(value)
         await self.lock_row(table, key)
         if self.row(table, key) is not None:
             raise DuplicateRecord(f"{table} id")
@@ -213,7 +207,6 @@ class MemoryTransaction:
         self.touch(value)
 
     async def update(self, table: str, key: Hashable, value: Any) -> None:
-        self._alone(value)
         await self.lock_row(table, key)
         current = self.row(table, key)
         if current is None:

@@ -30,10 +30,9 @@ from application.ports.repositories import (
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore, *, reads_only: bool = False, autocommit: bool = False) -> None:
+    def __init__(self, store: MemoryStore, *, reads_only: bool = False) -> None:
         self.store = store
         self._reads_only = reads_only
-        self._autocommit = autocommit
         self._transaction: MemoryTransaction | None = None
         self.customers: CustomerRepository = MemoryCustomerRepository(self._current)
         self.gateway_accounts: GatewayAccountRepository = MemoryGatewayAccountRepository(self._current)
@@ -53,7 +52,7 @@ class MemoryUnitOfWork:
     async def __aenter__(self) -> MemoryUnitOfWork:
         if self._transaction is not None:
             raise RuntimeError("the unit of work is already open")
-        self._transaction = MemoryTransaction(self.store, autocommit=self._autocommit)
+        self._transaction = MemoryTransaction(self.store)
         return self
 
     async def __aexit__(
@@ -67,11 +66,11 @@ class MemoryUnitOfWork:
         if self._reads_only:
             raise RuntimeError("a reader unit of work cannot commit")
         self._current().commit()
-        self._transaction = MemoryTransaction(self.store, autocommit=self._autocommit)
+        self._transaction = MemoryTransaction(self.store)
 
     async def rollback(self) -> None:
         self._current().end()
-        self._transaction = MemoryTransaction(self.store, autocommit=self._autocommit)
+        self._transaction = MemoryTransaction(self.store)
 
 
 class MemoryUnitOfWorkFactory:
@@ -84,9 +83,8 @@ class MemoryUnitOfWorkFactory:
         return MemoryUnitOfWork(self.store)
 
     def autocommit(self) -> MemoryUnitOfWork:
-        """One transaction, as any other here; but an aggregate with events to store is refused, as on the
-        database, where its write and its events would commit apart."""
-        return MemoryUnitOfWork(self.store, autocommit=True)
+        """One transaction, as any other here (on the database, each lone write commits as it is made)."""
+        return MemoryUnitOfWork(self.store)
 
     def reader(self) -> MemoryUnitOfWork:
         """Memory reads are consistent anyway; a reader may not commit, as on the database."""

@@ -43,6 +43,8 @@ class Session(Protocol):
     is_postgres: bool
     autocommit: bool  # every statement its own transaction (an aggregate's write of several is refused)
 
+    def begin_for_write(self) -> None: ...  # autocommit: the next statements form one transaction, to its end
+
     async def execute(self, statement: Executable, params: Params = None) -> Rows: ...
 
     def savepoint(self) -> Any: ...  # an async context manager
@@ -93,6 +95,9 @@ class CoreSession:
         self._connection = connection
         self.is_postgres = connection.dialect.name == "postgresql"
         self.autocommit = False
+
+    def begin_for_write(self) -> None:
+        pass  # never autocommit: always in a transaction
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
         return await self._connection.execute(statement, params)
@@ -280,6 +285,7 @@ class AsyncpgSession:
                  reads_only: bool = False, autocommit: bool = False) -> None:
         self._reads_only = reads_only
         self.autocommit = autocommit
+        self._autocommit_after = False  # a write began the open transaction: autocommit again once it ends
         self._pool = pool
         self._dialect = dialect
         self._lease = lease
@@ -329,6 +335,13 @@ class AsyncpgSession:
         await self._run(begin)
         self._transaction = begin
 
+    def begin_for_write(self) -> None:
+        """In autocommit, before a write that cannot commit alone (several statements, or events with it): the
+        next statement begins a transaction, which commit() or rollback() ends. What was written before committed
+        alone, as autocommit promised; the reads before it saw their own moments, as at READ COMMITTED inside it."""
+        if self.autocommit:
+            self.autocommit, self._autocommit_after = False, True
+
     def outside_snapshot(self) -> bool:
         return self._reads_only and self._transaction is None
 
@@ -361,6 +374,8 @@ class AsyncpgSession:
 
     async def _end(self, statement: str) -> None:
         transaction, self._transaction = self._transaction, None
+        if self._autocommit_after:
+            self.autocommit, self._autocommit_after = True, False
         if transaction is not None:
             await self._run(statement)
 

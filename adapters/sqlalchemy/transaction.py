@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sqlalchemy.connections import AUTOCOMMIT_WRITES_ONE, Session
+from adapters.sqlalchemy.connections import Session
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, GUARDED_SETS, duplicate_from, may_clash
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
@@ -83,10 +83,11 @@ class SqlTransaction:
         self.children[(table.name, parent_id)] = rows
 
     def _alone(self, aggregate: Any, statements: int) -> None:
-        """In an autocommit unit of work, each statement commits alone: an aggregate's write is taken only when it
-        is one statement and has no events to store with it (they would commit apart from it)."""
+        """In an autocommit unit of work, each statement commits alone: an aggregate's write commits alone only when
+        it is one statement and has no events to store with it (they would commit apart from it); otherwise a
+        transaction begins with it, and the unit of work's commit() ends it."""
         if self.session.autocommit and (statements > 1 or getattr(aggregate, "events", None)):
-            raise RuntimeError(AUTOCOMMIT_WRITES_ONE)
+            self.session.begin_for_write()
 
     async def insert_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:

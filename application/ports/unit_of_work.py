@@ -54,6 +54,7 @@ class UnitOfWorkFactory(Protocol):
     def autocommit(self) -> UnitOfWork:
         """A unit of work for a caller whose every repository call is atomic alone (idempotency records:
         claim, complete, release; a payment's confirmation attempt, one UPDATE matched on its version): the store
-        may commit each call on its own. An aggregate's write is refused (RuntimeError, before anything is
-        written) when it would take the store several statements, or has events to store with it. Callers still
-        call commit(), which commits whatever the store held back."""
+        may commit each call on its own. An aggregate's write that would take the store several statements, or
+        has events to store with it, begins a transaction instead, which lasts until commit() or rollback() (a
+        payment's settlement on the payment as read: a lone UPDATE commits at once, a cascade to its order and
+        invoice in one transaction). Callers still call commit(), which commits whatever the store held back."""

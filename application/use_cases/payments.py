@@ -85,8 +85,9 @@ class PaymentSettler:
     as_read: the payment as the caller last read or wrote it, unchanged since (the caller's own commit just
     before the gateway call, usually). The first try settles on it without reading it again, its version check
     standing in for the row lock: in the usual case nobody touched the payment during the call, and a settlement
-    saves two round trips (and, when the update is its first write, a savepoint's two). When someone did (a
-    webhook beat the answer home), the update raises ConcurrentUpdate and the next try reads it under lock."""
+    saves two round trips (and, when the update is its first write, a savepoint's two), and an answer that changes
+    the payment alone saves BEGIN and COMMIT too. When someone did (a webhook beat the answer home), the update
+    raises ConcurrentUpdate and the next try reads it under lock."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -97,8 +98,11 @@ class PaymentSettler:
     ) -> Payment:
         async def settle() -> Payment:
             nonlocal as_read
-            async with self._uow() as uow:
-                payment, as_read = as_read, None  # tried once: a conflict means it is out of date
+            payment, as_read = as_read, None  # tried once: a conflict means it is out of date
+            # On the payment as read, every write is matched on a version, so none needs a transaction of its own
+            # yet: an answer that changes the payment alone (a create's) is one UPDATE committed by itself, and one
+            # that cascades begins a transaction with its first write (autocommit). A fresh read locks the row.
+            async with self._uow.autocommit() if payment is not None else self._uow() as uow:
                 if payment is not None:
                     uow.payments.adopt(payment)
                 else:

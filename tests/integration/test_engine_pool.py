@@ -199,9 +199,12 @@ async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(pool
     assert begins and "REPEATABLE READ" in begins[0] and "READ ONLY" in begins[0]
 
 
-async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(pool: OnePooledConnection) -> None:
+async def test_autocommit_sends_no_begin_and_begins_a_transaction_for_an_aggregate_write(
+    pool: OnePooledConnection,
+) -> None:
     """uow_factory.autocommit() (the idempotency layer's): each single statement commits on its own, with no
-    BEGIN/COMMIT round trips; a write of several statements (an aggregate) is refused and leaves nothing."""
+    BEGIN/COMMIT round trips; a write of several statements (an aggregate with its event) begins a transaction,
+    which a rollback (the unit of work left without commit) undoes whole."""
     record = IdempotencyRecord(caller="shopper:auto", key="k-1", fingerprint="f" * 64, created_at=make.at(1))
     async with pool.uow.autocommit() as unit:
         assert await unit.idempotency.claim(record) is None
@@ -212,17 +215,19 @@ async def test_autocommit_sends_no_begin_and_refuses_an_aggregate_write(pool: On
     async with pool.uow() as unit:
         found = await unit.idempotency.claim(record)
     assert found is not None and found.status_code == 201
-    with pytest.raises(RuntimeError, match="one statement at a time"):
-        async with pool.uow.autocommit() as unit:
-            await unit.payments.add(make.payment("pay_refused"))
+    (await pool.queries()).clear()  # once the last query's log line is in
+    async with pool.uow.autocommit() as unit:
+        await unit.payments.add(make.payment("pay_rolled_back"))
+        assert _transaction_control(await pool.queries()) == ["BEGIN ISOLATION LEVEL READ COMMITTED;"]
+    assert _transaction_control(await pool.queries())[-1] == "ROLLBACK;"
     async with pool.uow() as unit:
-        assert await unit.payments.get("pay_refused") is None
+        assert await unit.payments.get("pay_rolled_back") is None
 
 
 async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_events(pool: OnePooledConnection) -> None:
     """A payment's confirmation attempt: read, then one UPDATE matched on its version, committed alone (no
-    BEGIN/COMMIT). The same write with an event to store is refused before anything is sent: the event would
-    commit apart from it."""
+    BEGIN/COMMIT). The same write with an event to store begins a transaction, so that the event commits with it
+    (and after it, the unit of work is autocommit again)."""
     async with pool.uow() as unit:
         await unit.payments.add(make.live_payment("pay_attempt"))
         await unit.commit()
@@ -244,12 +249,18 @@ async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_even
                                       currency=payment.currency, amount_received=0, amount_capturable=0,
                                       observed_at=make.at(20)), make.at(20))
         assert payment.events  # PaymentCanceled
-        with pytest.raises(RuntimeError, match="one statement at a time"):
-            await unit.payments.update(payment)
-    assert [q for q in await pool.queries() if not q.startswith("SELECT")] == []
+        await unit.payments.update(payment)
+        await unit.commit()
+        await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after", fingerprint="f" * 64,
+                                                       created_at=make.at(21)))
+    writes = [q.split(" SET ")[0].split(" (")[0] for q in await pool.queries() if not q.startswith("SELECT")]
+    assert writes == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "UPDATE PAYMENTS", "INSERT INTO OUTBOX", "COMMIT;",
+                      "INSERT INTO IDEMPOTENCY_KEYS"], writes  # the claim after: alone again
     async with pool.uow() as unit:
         stored = await unit.payments.get("pay_attempt")
-    assert stored is not None and stored.confirmation_attempts == 1 and stored.status is not PaymentStatus.CANCELED
+        record = await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after",
+                                                                fingerprint="f" * 64, created_at=make.at(22)))
+    assert stored is not None and stored.status is PaymentStatus.CANCELED and record is not None
 
 
 async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(pool: OnePooledConnection) -> None:
