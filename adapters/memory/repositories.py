@@ -121,6 +121,12 @@ class MemoryOrderRepository(_Repository):
         await tx.lock_row(self.table, order_id)
         return cast(Order | None, self._get(order_id))
 
+    async def get_with_invoice(self, order_id: str) -> tuple[Order, Invoice | None] | None:
+        order = cast(Order | None, self._get(order_id))
+        if order is None:
+            return None
+        return order, await MemoryInvoiceRepository(self._tx).get_for_order(order_id)
+
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
         found = self._find(lambda o: o.customer_id == customer_id)
         return _page(sorted(found, key=lambda o: (o.created_at, o.id), reverse=True), page, lambda o: o.id)

@@ -93,6 +93,12 @@ _ORDER_WITH_LINES = select(
     order_lines.c.currency.label("line_currency"),
 ).select_from(orders.outerjoin(order_lines, order_lines.c.order_id == orders.c.id)).where(
     orders.c.id == bindparam("order_id"))
+# A settlement that reaches the order reads its invoice too: both in one statement (an order has one invoice, so
+# the join repeats the invoice's columns on each of the order's few lines).
+_INVOICE_COLUMNS = tuple(column.name for column in invoices.c)
+_ORDER_WITH_LINES_AND_INVOICE = _ORDER_WITH_LINES.add_columns(
+    *(invoices.c[name].label("invoice_" + name) for name in _INVOICE_COLUMNS),
+).outerjoin(invoices, invoices.c.order_id == orders.c.id)
 _ORDERS_OF_CUSTOMER = select(orders).where(orders.c.customer_id == bindparam("customer_id"))
 _ORDER_FOR_UPDATE = select(orders).where(orders.c.id == bindparam("order_id")).with_for_update()
 _LINES_OF_ORDER = select(order_lines).where(order_lines.c.order_id == bindparam("order_id"))
@@ -259,7 +265,23 @@ class SqlAlchemyOrderRepository(_Repository):
 
     async def get(self, order_id: str) -> Order | None:
         tx = self._tx()
-        rows = (await tx.execute(_ORDER_WITH_LINES, {"order_id": order_id})).mappings().all()
+        return self._order_of(tx, (await tx.execute(_ORDER_WITH_LINES, {"order_id": order_id})).mappings().all())
+
+    async def get_with_invoice(self, order_id: str) -> tuple[Order, Invoice | None] | None:
+        tx = self._tx()
+        rows = (await tx.execute(_ORDER_WITH_LINES_AND_INVOICE, {"order_id": order_id})).mappings().all()
+        order = self._order_of(tx, rows)
+        if order is None:
+            return None
+        if rows[0]["invoice_id"] is None:
+            return order, None
+        invoice_row = {name: rows[0]["invoice_" + name] for name in _INVOICE_COLUMNS}
+        tx.remember_row(invoices, invoice_row)
+        return order, mapping.invoice_from(invoice_row)
+
+    @staticmethod
+    def _order_of(tx: SqlTransaction, rows: list[Any]) -> Order | None:
+        """The order of _ORDER_WITH_LINES's rows (one per line, or one without a line)."""
         if not rows:
             return None
         lines = [{c: r["line_" + c] for c in _LINE_COLUMNS} for r in rows if r["line_position"] is not None]

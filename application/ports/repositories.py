@@ -74,6 +74,10 @@ class OrderRepository(Protocol):
 
     async def get_for_update(self, order_id: str) -> Order | None: ...
 
+    async def get_with_invoice(self, order_id: str) -> tuple[Order, Invoice | None] | None:
+        """The order and its invoice, as get() and InvoiceRepository.get_for_order() give them (neither locked):
+        what a settlement that reaches them reads, which a store may fetch at once."""
+
     async def list_for_customer(self, customer_id: str, page: Page | None = None) -> list[Order]:
         """Newest first."""
 

@@ -133,7 +133,7 @@ async def settle_report(
 
     This is domain.settlement.settle_payment taken in its two halves, joined by the domain's own
     report_cascades, so that order and invoice are read only when the payment's new state can change them: the
-    answer to a create, a 3-D Secure challenge or a decline settles without them, two reads fewer under the
+    answer to a create, a 3-D Secure challenge or a decline settles without them, a read fewer under the
     payment's lock."""
     now = clock.now()
     outcome = payment.apply(snapshot, now, direct_answer=direct_answer)
@@ -147,8 +147,7 @@ async def settle_report(
 
 
 async def order_and_invoice(uow: UnitOfWork, payment: Payment) -> tuple[Order, Invoice]:
-    order = await uow.orders.get(payment.order_id)
-    invoice = await uow.invoices.get_for_order(payment.order_id)
+    order, invoice = await uow.orders.get_with_invoice(payment.order_id) or (None, None)
     if order is None or invoice is None:
         raise NotFound(f"order of payment {payment.id} not found")
     return order, invoice

@@ -86,11 +86,11 @@ class GetOrder:
         self._uow = uow
 
     async def __call__(self, order_id: str, customer_reference: str | None = None) -> OrderView:
-        async with self._uow() as uow:
-            order = await uow.orders.get(order_id)
-            if order is None or (customer_reference is not None and order.customer_reference != customer_reference):
-                raise NotFound(f"no order {order_id}")
-            invoice = await uow.invoices.get_for_order(order_id)
+        async with self._uow.reader() as uow:  # one read: the order with its lines and invoice
+            found = await uow.orders.get_with_invoice(order_id)
+        if found is None or (customer_reference is not None and found[0].customer_reference != customer_reference):
+            raise NotFound(f"no order {order_id}")
+        order, invoice = found
         if invoice is None:
             raise NotFound(f"order {order_id} has no invoice")
         return OrderView(order, invoice)
@@ -146,8 +146,7 @@ class CancelOrder:
 
         async def cancel() -> OrderView:
             async with self._uow() as uow:
-                order = await uow.orders.get(order_id)
-                invoice = await uow.invoices.get_for_order(order_id)
+                order, invoice = await uow.orders.get_with_invoice(order_id) or (None, None)
                 if order is None or invoice is None:
                     raise NotFound(f"no order {order_id}")
                 if order.status is not OrderStatus.PENDING_PAYMENT:

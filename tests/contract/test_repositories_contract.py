@@ -564,6 +564,31 @@ async def test_invoice_for_order(store: StoreUnderTest) -> None:
         assert await uow.invoices.get_for_order("ord_2") is None
 
 
+async def test_an_order_with_its_invoice_reads_as_each_alone_and_saves_as_read(store: StoreUnderTest) -> None:
+    await seed(store, make.order("ord_1"), make.invoice(order_id="ord_1"), make.order("ord_2", created=4))
+    async with store.uow() as uow:
+        found = await uow.orders.get_with_invoice("ord_1")
+        assert found is not None
+        order, invoice = found
+        assert (order, invoice) == (await uow.orders.get("ord_1"), await uow.invoices.get_for_order("ord_1"))
+        assert invoice is not None and len(order.lines) == 2 and invoice.status is InvoiceStatus.PAID
+        assert await uow.orders.get_with_invoice("ord_2") == (await uow.orders.get("ord_2"), None)
+        assert await uow.orders.get_with_invoice("ord_9") is None
+    async with store.uow() as uow:  # what it read is what the next write is compared with
+        found = await uow.orders.get_with_invoice("ord_1")
+        assert found is not None and found[1] is not None
+        order, invoice = found
+        invoice.amount_paid = 7_000
+        await uow.invoices.update(invoice)
+        await uow.orders.update(order)
+        await uow.commit()
+    async with store.uow() as uow:
+        again = await uow.orders.get_with_invoice("ord_1")
+    assert again is not None and again[1] is not None
+    assert (again[0].version, again[1].version, again[1].amount_paid) == (order.version, invoice.version, 7_000)
+    assert again[0].lines == order.lines
+
+
 async def test_payment_lookups(store: StoreUnderTest) -> None:
     done = make.payment("pay_0", gateway_id="pi_0", refund_gateway_id="re_0", dispute_gateway_id="dp_0",
                         status=PaymentStatus.CANCELED)
