@@ -244,6 +244,12 @@ class MemoryWebhookInbox(_Repository):
         tx.put(self.table, key, entry, 0)
         return True
 
+    async def claim(self, entry: InboxEntry) -> tuple[bool, str | None]:
+        if await self.record(entry):
+            return True, None
+        stored = await self.get(entry.gateway_account_id, entry.event_id)
+        return False, stored.outcome if stored is not None else None
+
     async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None:
         tx = self._tx()
         key = (gateway_account_id, event_id)

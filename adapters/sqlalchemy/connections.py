@@ -181,7 +181,8 @@ _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"  # one snapshot for a reader's statements
 _READER_WRITES = "a reader unit of work cannot write"
 AUTOCOMMIT_WRITES_ONE = "an autocommit unit of work writes one statement at a time"
-_DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+# A write, or a data-modifying WITH (WITH name AS (INSERT ...) SELECT ...).
+_DML = re.compile(r"^\s*(?:WITH\s+\w+\s+AS\s*\(\s*)?(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.tables import idempotency_keys, outbox, webhook_inbox
@@ -42,9 +42,43 @@ _FEED_PAGE = select(outbox).where(outbox.c.id > bindparam("after")).order_by(out
     bindparam("page_limit"))
 
 
+# The claim and, for a duplicate, the first delivery's outcome in one statement (Postgres): no row when this
+# statement stored the event, one for a duplicate. Its SELECT sees the statement's snapshot, taken before the
+# INSERT waited on a delivery of the same event still in flight: a duplicate whose first delivery committed during
+# that wait finds no stored row there (found is false), and is read again (get()).
+_CLAIM = text(
+    "WITH claimed AS ("
+    "INSERT INTO webhook_inbox (gateway_account_id, event_id, type, received_at, outcome, payment_id) "
+    "VALUES (:gateway_account_id, :event_id, :type, :received_at, :outcome, :payment_id) "
+    "ON CONFLICT DO NOTHING RETURNING 1) "
+    "SELECT stored.event_id IS NOT NULL AS found, stored.outcome "
+    "FROM (SELECT 1) AS one LEFT JOIN webhook_inbox AS stored "
+    "ON stored.gateway_account_id = :match_account_id AND stored.event_id = :match_event_id "
+    "WHERE NOT EXISTS (SELECT 1 FROM claimed)"
+).bindparams(bindparam("received_at", type_=webhook_inbox.c.received_at.type))
+
+
 class SqlAlchemyWebhookInbox:
     def __init__(self, tx: TransactionSource) -> None:
         self._tx = tx
+
+    async def claim(self, entry: InboxEntry) -> tuple[bool, str | None]:
+        tx = self._tx()
+        if not tx.is_postgres:  # SQLite has no INSERT inside WITH: two statements
+            if await self.record(entry):
+                return True, None
+            stored = await self.get(entry.gateway_account_id, entry.event_id)
+            return False, stored.outcome if stored is not None else None
+        row = (await tx.execute(_CLAIM, {
+            "gateway_account_id": entry.gateway_account_id, "event_id": entry.event_id, "type": entry.type,
+            "received_at": entry.received_at, "outcome": entry.outcome, "payment_id": entry.payment_id,
+            "match_account_id": entry.gateway_account_id, "match_event_id": entry.event_id})).mappings().first()
+        if row is None:
+            return True, None
+        if row["found"]:
+            return False, row["outcome"]
+        stored = await self.get(entry.gateway_account_id, entry.event_id)  # committed during the INSERT's wait
+        return False, stored.outcome if stored is not None else None
 
     async def record(self, entry: InboxEntry) -> bool:
         tx = self._tx()

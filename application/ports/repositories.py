@@ -149,6 +149,10 @@ class WebhookInbox(Protocol):
         """Store the event; False when it was already stored (a duplicate delivery). Concurrent deliveries
         of one event: exactly one gets True."""
 
+    async def claim(self, entry: InboxEntry) -> tuple[bool, str | None]:
+        """record(), answered with what a duplicate needs: (True, None) when this call stored the event, else
+        (False, the outcome the first delivery stored). A store may do both in one round trip."""
+
     async def set_outcome(
         self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None
     ) -> None: ...

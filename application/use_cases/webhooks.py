@@ -93,10 +93,9 @@ class HandleGatewayWebhook:
     ) -> tuple[WebhookResult, Payment | None]:
         entry = InboxEntry(gateway_account_id=account.id, event_id=event.event_id, type=event.type,
                            received_at=self._clock.now())
-        if not await uow.webhook_inbox.record(entry):
-            stored = await uow.webhook_inbox.get(account.id, event.event_id)
-            return WebhookResult(duplicate=True, outcome=(stored.outcome if stored else None) or "duplicate",
-                                 event_type=event.type), None
+        claimed, earlier_outcome = await uow.webhook_inbox.claim(entry)
+        if not claimed:
+            return WebhookResult(duplicate=True, outcome=earlier_outcome or "duplicate", event_type=event.type), None
         payment = await self._find_payment(uow, account, event) if event.handled else None
         if not event.handled:
             outcome = "ignored"

@@ -395,6 +395,41 @@ async def test_concurrent_deliveries_of_one_event_record_it_once(store: StoreUnd
     assert sorted(results) == [False, False, False, False, True]
 
 
+async def test_a_claim_answers_a_duplicate_with_the_first_deliverys_outcome(store: StoreUnderTest) -> None:
+    async with store.uow() as uow:
+        assert await uow.webhook_inbox.claim(_entry()) == (True, None)
+        assert await uow.webhook_inbox.claim(_entry()) == (False, None)  # stored, not settled yet
+        await uow.webhook_inbox.set_outcome("gwa_1", "evt_1", "applied", "pay_1")
+        await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.webhook_inbox.claim(_entry()) == (False, "applied")
+        assert await uow.webhook_inbox.claim(_entry("evt_2")) == (True, None)
+    async with store.uow() as uow:  # evt_2's claim was rolled back with its transaction
+        assert await uow.webhook_inbox.get("gwa_1", "evt_2") is None
+
+
+async def test_a_duplicate_claimed_while_the_first_delivery_settles_gets_its_outcome(store: StoreUnderTest) -> None:
+    """The duplicate's claim waits for the first delivery's transaction; when that commits, the duplicate must still
+    find the outcome it stored (on Postgres: committed after the duplicate's statement took its snapshot)."""
+    first_claimed = asyncio.Event()
+
+    async def first() -> tuple[bool, str | None]:
+        async with store.uow() as uow:
+            claimed = await uow.webhook_inbox.claim(_entry())
+            first_claimed.set()
+            await asyncio.sleep(0.2)  # the duplicate's claim is waiting on this transaction meanwhile
+            await uow.webhook_inbox.set_outcome("gwa_1", "evt_1", "applied", "pay_1")
+            await uow.commit()
+            return claimed
+
+    async def duplicate() -> tuple[bool, str | None]:
+        await first_claimed.wait()
+        async with store.uow() as uow:
+            return await uow.webhook_inbox.claim(_entry())
+
+    assert await asyncio.gather(first(), duplicate()) == [(True, None), (False, "applied")]
+
+
 # ---- idempotency records ---------------------------------------------------------------------------------------
 def _claim(key: str = "key-1", caller: str = "shop", created: float = 60) -> IdempotencyRecord:
     return IdempotencyRecord(caller=caller, key=key, fingerprint="sha256:abc", created_at=at(created))
