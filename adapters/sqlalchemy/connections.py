@@ -41,7 +41,7 @@ class Rows(Protocol):
 
 class Session(Protocol):
     is_postgres: bool
-    autocommit: bool  # every statement its own transaction (an aggregate's write of several is refused)
+    autocommit: bool  # every statement its own transaction, until begin_for_write()
 
     def begin_for_write(self) -> None: ...  # autocommit: the next statements form one transaction, to its end
 
@@ -76,8 +76,8 @@ class Sessions:
     async def open(self, *, reads_only: bool = False, autocommit: bool = False) -> Session:
         """reads_only: on Postgres each statement is its own transaction (no BEGIN/ROLLBACK round trips) unless a
         repository asks for a snapshot, and writing is refused. autocommit: each statement is its own
-        transaction, writes included, and a step of several statements (savepoint) is refused. Elsewhere both are
-        an ordinary transaction."""
+        transaction, writes included, until begin_for_write() (a step of several statements, a savepoint, is
+        refused before it). Elsewhere both are an ordinary transaction."""
         pool = self._pool
         if pool is not None:
             # A parked connection is taken without awaiting (one coroutine less per unit of work each way).
@@ -347,7 +347,7 @@ class AsyncpgSession:
         return self._reads_only and self._transaction is None
 
     def sees_latest(self) -> bool:
-        return self._transaction is not _BEGIN_SNAPSHOT
+        return self._transaction != _BEGIN_SNAPSHOT
 
     def snapshot(self) -> _Snapshot:
         """In a reader, the statements inside run in one READ ONLY transaction (REPEATABLE READ: one snapshot
