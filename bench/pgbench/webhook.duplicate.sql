@@ -1,8 +1,6 @@
 -- webhook/duplicate: the statements hexpay sent for one such request (recorded by
 -- `make bench`, regenerated on every run). Variables: see bench/scenarios.py.
 \set n random(1, :hist)
-BEGIN;
-SELECT gateway_accounts.id, gateway_accounts.name, gateway_accounts.kind, gateway_accounts.publishable_key, gateway_accounts.secret_key_sealed, gateway_accounts.webhook_secret_sealed, gateway_accounts.api_base, gateway_accounts.is_active, gateway_accounts.created_at, gateway_accounts.version FROM gateway_accounts WHERE gateway_accounts.id = 'gw_01m8ez6418yh1sexwgr7jktq78'::VARCHAR;
-INSERT INTO webhook_inbox (gateway_account_id, event_id, type, received_at, outcome, payment_id) VALUES ('gw_01m8ez6418yh1sexwgr7jktq78'::VARCHAR, ('evt_s' || lpad((:n)::text, 23, '0'))::VARCHAR, 'payment_intent.succeeded'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, NULL::VARCHAR, NULL::VARCHAR) ON CONFLICT DO NOTHING;
-SELECT webhook_inbox.gateway_account_id, webhook_inbox.event_id, webhook_inbox.type, webhook_inbox.received_at, webhook_inbox.outcome, webhook_inbox.payment_id FROM webhook_inbox WHERE webhook_inbox.gateway_account_id = 'gw_01m8ez6418yh1sexwgr7jktq78'::VARCHAR AND webhook_inbox.event_id = ('evt_s' || lpad((:n)::text, 23, '0'))::VARCHAR;
+BEGIN ISOLATION LEVEL READ COMMITTED;
+WITH claimed AS (INSERT INTO webhook_inbox (gateway_account_id, event_id, type, received_at, outcome, payment_id) VALUES ('gw_01m8f4yq1fgppyq8746mw87q8r', ('evt_s' || lpad((:n)::text, 23, '0')), 'payment_intent.succeeded', now()::TIMESTAMP WITH TIME ZONE, NULL, NULL) ON CONFLICT DO NOTHING RETURNING 1) SELECT stored.event_id IS NOT NULL AS found, stored.outcome FROM (SELECT 1) AS one LEFT JOIN webhook_inbox AS stored ON stored.gateway_account_id = 'gw_01m8f4yq1fgppyq8746mw87q8r' AND stored.event_id = ('evt_s' || lpad((:n)::text, 23, '0')) WHERE NOT EXISTS (SELECT 1 FROM claimed);
 ROLLBACK;
