@@ -30,7 +30,8 @@ from bench import plan
 _FROM = re.compile(r"\bFROM (\w+)")
 _ROWS = re.compile(r"^\s*(SELECT|WITH)\b|\bRETURNING\b", re.I)
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
-_INSERT_PAYMENT = re.compile(r"^\s*INSERT INTO payments \(([^)]*)\) VALUES")
+# hexpay's INSERT of a payment, alone or as the data-modifying WITH its event is inserted from (with_events.py).
+_INSERT_PAYMENT = re.compile(r"^\s*(?:WITH \w+ AS \()?INSERT INTO payments \(([^)]*)\) VALUES")
 
 
 class Diverged(Exception):
@@ -134,14 +135,14 @@ class Runner:
             await connection.fetchrow(step.sql)
             return None
         args = [get(env) for get in step.args]
+        if step.inserts_payment is not None:  # its columns' values come first (its events' after them)
+            env.tables["payments"] = [dict(zip(step.inserts_payment, args[:len(step.inserts_payment)], strict=True))]
         if step.fetches:
             rows = await connection.fetch(step.sql, *args)
             env.rows[index] = rows
             if step.table:
                 env.tables[step.table] = rows
             return len(rows)
-        if step.inserts_payment is not None:
-            env.tables["payments"] = [dict(zip(step.inserts_payment, args, strict=True))]
         return await connection.execute(step.sql, *args)
 
 

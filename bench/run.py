@@ -409,7 +409,7 @@ def outbox_rows(steps: list[plan.Step]) -> int:
     one statement), or one per row of an executemany."""
     rows = 0
     for step in steps:
-        if not step.sql.startswith("INSERT INTO outbox"):
+        if "INSERT INTO outbox" not in step.sql:  # alone, or after the write its events go with (with_events.py)
             continue
         if step.kind == "many":
             rows += len(step.params)

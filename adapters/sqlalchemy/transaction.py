@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -13,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sqlalchemy.connections import Session
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, GUARDED_SETS, duplicate_from, may_clash
+from adapters.sqlalchemy.with_events import params_with_events, write_with_events
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
+from domain.events import DomainEvent
 
 Rows = list[dict[str, Any]]
 _ABSENT = object()
@@ -40,12 +43,25 @@ def delete_children(child: Table, parent_column: str) -> Delete:
     return delete(child).where(child.c[parent_column] == bindparam("parent_id"))
 
 
+@dataclass(frozen=True, slots=True)
+class HeldWrite:
+    """An aggregate's write of one statement with events, in an autocommit unit of work on Postgres, not sent yet:
+    at commit it goes with its events in one statement (with_events.py); any statement before that sends it first,
+    in a transaction, as it would have been sent at once."""
+
+    table: Table
+    params: dict[str, Any]  # the INSERT's row, or the UPDATE's changed columns with match_id and match_version
+    aggregate: Any
+    inserts: bool
+
+
 class SqlTransaction:
     def __init__(self, session: Session, box: SecretBox) -> None:
         self.session = session
         # The session's own method, not one that forwards to it: each statement's answer then climbs back through
-        # one frame less on its way to the repository.
+        # one frame less on its way to the repository (while a write is held, a method that sends it first).
         self.execute = session.execute
+        self.held: HeldWrite | None = None
         self.box = box
         self.is_postgres = session.is_postgres
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
@@ -82,21 +98,63 @@ class SqlTransaction:
     def remember_children(self, table: Table, parent_id: Hashable, rows: Rows) -> None:
         self.children[(table.name, parent_id)] = rows
 
-    def _alone(self, aggregate: Any, statements: int) -> None:
+    def _alone(self, aggregate: Any, statements: int) -> bool:
         """In an autocommit unit of work, each statement commits alone: an aggregate's write commits alone only when
-        it is one statement and has no events to store with it (they would commit apart from it); otherwise a
-        transaction begins with it, and the unit of work's commit() ends it."""
-        if self.session.autocommit and (statements > 1 or getattr(aggregate, "events", None)):
+        it is one statement and has no events to store with it (they would commit apart from it). One statement with
+        events is held (True: the caller holds it) for the unit of work's commit to send with its events, in one
+        statement, on Postgres; otherwise a transaction begins with it, and the unit of work's commit() ends it."""
+        if not self.session.autocommit:
+            return False
+        if statements > 1 or getattr(aggregate, "events", None):
+            if statements == 1 and self.is_postgres and self.held is None:
+                return True
             self.session.begin_for_write()
+        return False
+
+    def _hold(self, write: HeldWrite) -> None:
+        self.held = write
+        self.execute = self._send_held_first
+
+    async def send_held(self) -> None:
+        """The held write, sent alone in a transaction (what follows it joins that transaction)."""
+        write, self.held = self.held, None
+        self.execute = self.session.execute
+        if write is None:
+            return
+        self.session.begin_for_write()
+        async with self.step():  # the transaction's first statement: no savepoint
+            if write.inserts:
+                await self.execute(insert_into(write.table), write.params)
+            elif (await self.execute(versioned_update(write.table), write.params)).rowcount != 1:
+                raise ConcurrentUpdate(f"{write.table.name} {write.aggregate.id} was changed by someone else")
+
+    async def send_held_with(self, events: list[DomainEvent]) -> None:
+        """The held write and its events in one statement (with_events.py), committed by itself."""
+        write, self.held = self.held, None
+        self.execute = self.session.execute
+        assert write is not None and events
+        statement = write_with_events(write.table, write.inserts, tuple(write.params))
+        async with self.step():  # autocommit: no savepoint, a unique violation is DuplicateRecord
+            stored = (await self.execute(statement, params_with_events(write.params, events))).rowcount
+        if stored != len(events):
+            raise ConcurrentUpdate(f"{write.table.name} {write.aggregate.id} was changed by someone else")
+
+    async def _send_held_first(self, statement: Any, params: Any = None) -> Any:
+        await self.send_held()
+        return await self.execute(statement, params)
 
     async def insert_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
-        self._alone(aggregate, 1 + sum(1 for _, _, rows in children if rows))
-        async with self.step():
-            await self.execute(insert_into(table), row)
-            for child, _, rows in children:
-                if rows:
-                    await self.execute(insert_into(child), rows)
+        if self.held is not None:
+            await self.send_held()
+        if self._alone(aggregate, 1 + sum(1 for _, _, rows in children if rows)):
+            self._hold(HeldWrite(table, row, aggregate, inserts=True))
+        else:
+            async with self.step():
+                await self.execute(insert_into(table), row)
+                for child, _, rows in children:
+                    if rows:
+                        await self.execute(insert_into(child), rows)
         for child, _, rows in children:
             self.children[(child.name, row["id"])] = rows
         self.remember_row(table, row)
@@ -105,28 +163,31 @@ class SqlTransaction:
     async def update_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
         """UPDATE ... WHERE id = :id AND version = :loaded; no row means someone else changed it first."""
+        if self.held is not None:
+            await self.send_held()
         expected = aggregate.version
         before = self.rows.get((table.name, aggregate.id))
         values = _changed(row, before)
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
-        self._alone(aggregate, 1 + len(changed_children))
-        # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
-        guarded = GUARDED_COLUMNS[table.name]
-        clash = bool(changed_children) or (
-            (before is None or not GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
-                table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
-                tuple(row[c] for c in guarded)))
-        async with self.step(guarded=clash):
-            result = await self.execute(
-                versioned_update(table), {**values, "match_id": aggregate.id, "match_version": expected})
-            if result.rowcount != 1:
-                raise ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
-            for child, parent_column, rows in changed_children:
-                await self.execute(delete_children(child, parent_column), {"parent_id": aggregate.id})
-                if rows:
-                    await self.execute(insert_into(child), rows)
+        params = {**values, "match_id": aggregate.id, "match_version": expected}
+        if self._alone(aggregate, 1 + len(changed_children)):
+            self._hold(HeldWrite(table, params, aggregate, inserts=False))
+        else:
+            # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
+            guarded = GUARDED_COLUMNS[table.name]
+            clash = bool(changed_children) or (
+                (before is None or not GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
+                    table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
+                    tuple(row[c] for c in guarded)))
+            async with self.step(guarded=clash):
+                if (await self.execute(versioned_update(table), params)).rowcount != 1:
+                    raise ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
+                for child, parent_column, rows in changed_children:
+                    await self.execute(delete_children(child, parent_column), {"parent_id": aggregate.id})
+                    if rows:
+                        await self.execute(insert_into(child), rows)
         aggregate.version = row["version"] = expected + 1
         for child, _, rows in children:
             self.children[(child.name, aggregate.id)] = rows

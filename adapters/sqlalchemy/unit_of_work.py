@@ -6,13 +6,12 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import ARRAY, Text, bindparam, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.account_memory import AccountMemory, account_memory_of
 from adapters.sqlalchemy.connections import Session, Sessions
 from adapters.sqlalchemy.customer_ids import CustomerIds
-from adapters.sqlalchemy.engine import json_text
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
 from adapters.sqlalchemy.repositories import (
@@ -24,6 +23,7 @@ from adapters.sqlalchemy.repositories import (
 )
 from adapters.sqlalchemy.tables import outbox
 from adapters.sqlalchemy.transaction import SqlTransaction, insert_into
+from adapters.sqlalchemy.with_events import EVENT_ARRAYS, EVENTS_IN_COMMIT_ORDER, event_arrays
 from application.ports.repositories import (
     CustomerRepository,
     EventFeed,
@@ -45,15 +45,8 @@ from domain.events import DomainEvent
 # round trip, where a lock statement and an executemany took two and a statement per event.
 _OUTBOX_INSERT_IN_COMMIT_ORDER = text(
     "INSERT INTO outbox (type, occurred_at, data) "
-    "SELECT e.type, e.occurred_at, e.data::jsonb "
-    "FROM (SELECT pg_advisory_xact_lock(7308485)) AS commit_order, "
-    "unnest(:types, :occurred, :documents) WITH ORDINALITY AS e(type, occurred_at, data, n) "
-    "ORDER BY e.n"
-).bindparams(
-    bindparam("types", type_=ARRAY(outbox.c.type.type)),
-    bindparam("occurred", type_=ARRAY(outbox.c.occurred_at.type)),
-    bindparam("documents", type_=ARRAY(Text())),  # each already JSON text (msgspec): no per-element processor
-)
+    f"SELECT e.type, e.occurred_at, e.data::jsonb FROM {EVENTS_IN_COMMIT_ORDER} ORDER BY e.n"
+).bindparams(*EVENT_ARRAYS)
 
 
 def pending_events(aggregate: Any) -> list[DomainEvent]:
@@ -158,7 +151,11 @@ class SqlAlchemyUnitOfWork:
         if self._reads_only:
             raise RuntimeError("a reader unit of work cannot commit")
         touched = list(transaction.touched.values())
-        await self._store_events([event for aggregate in touched for event in pending_events(aggregate)])
+        events = [event for aggregate in touched for event in pending_events(aggregate)]
+        if transaction.held is not None:  # the unit of work's one write with events (transaction.py)
+            await transaction.send_held_with(events)
+        else:
+            await self._store_events(events)
         assert self._connection is not None
         await self._connection.commit()
         for aggregate in touched:
@@ -171,9 +168,7 @@ class SqlAlchemyUnitOfWork:
             return
         transaction = self._current()
         if transaction.is_postgres:
-            await transaction.execute(_OUTBOX_INSERT_IN_COMMIT_ORDER, {
-                "types": [e.type for e in events], "occurred": [e.occurred_at for e in events],
-                "documents": [json_text(e.data()) for e in events]})
+            await transaction.execute(_OUTBOX_INSERT_IN_COMMIT_ORDER, event_arrays(events))
             return
         await transaction.execute(insert_into(outbox), [
             {"type": e.type, "occurred_at": e.occurred_at, "data": e.data()} for e in events

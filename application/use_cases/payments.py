@@ -229,7 +229,8 @@ class CreatePaymentForOrder:
             save_card=command.save_card,
         )
         try:
-            async with self._uow() as uow:
+            # One aggregate and its event, atomic alone: an autocommit unit of work may send them as one statement.
+            async with self._uow.autocommit() as uow:
                 await uow.payments.add(payment)
                 await uow.commit()
             return payment

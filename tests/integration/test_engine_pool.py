@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import IdempotencyRecord
-from domain.payment import PaymentSnapshot, PaymentStatus
+from domain.errors import ConcurrentUpdate
+from domain.payment import Payment, PaymentSnapshot, PaymentStatus
 from entrypoints.settings import Settings, SettingsError
 from tests.contract import aggregates as make
 from tests.fixtures.postgres import asyncpg_dsn
@@ -226,8 +227,8 @@ async def test_autocommit_sends_no_begin_and_begins_a_transaction_for_an_aggrega
 
 async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_events(pool: OnePooledConnection) -> None:
     """A payment's confirmation attempt: read, then one UPDATE matched on its version, committed alone (no
-    BEGIN/COMMIT). The same write with an event to store begins a transaction, so that the event commits with it
-    (and after it, the unit of work is autocommit again)."""
+    BEGIN/COMMIT). The same write with an event to store is held until commit and sent with its event in one
+    statement (with_events.py), committed by itself (and after it, the unit of work is autocommit as before)."""
     async with pool.uow() as unit:
         await unit.payments.add(make.live_payment("pay_attempt"))
         await unit.commit()
@@ -254,13 +255,76 @@ async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_even
         await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after", fingerprint="f" * 64,
                                                        created_at=make.at(21)))
     writes = [q.split(" SET ")[0].split(" (")[0] for q in await pool.queries() if not q.startswith("SELECT")]
-    assert writes == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "UPDATE PAYMENTS", "INSERT INTO OUTBOX", "COMMIT;",
-                      "INSERT INTO IDEMPOTENCY_KEYS"], writes  # the claim after: alone again
+    assert writes == ["WITH WRITTEN AS", "INSERT INTO IDEMPOTENCY_KEYS"], writes  # the claim after: alone again
     async with pool.uow() as unit:
         stored = await unit.payments.get("pay_attempt")
         record = await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after",
                                                                 fingerprint="f" * 64, created_at=make.at(22)))
+        feed = await unit.events.list_after(None, 10)
     assert stored is not None and stored.status is PaymentStatus.CANCELED and record is not None
+    assert [event.type for event in feed] == ["PaymentCreated", "PaymentCanceled"]
+
+
+def _canceled(payment: Payment, at: float) -> Payment:
+    payment.apply(PaymentSnapshot(status=PaymentStatus.CANCELED, amount=payment.amount, currency=payment.currency,
+                                  amount_received=0, amount_capturable=0, observed_at=make.at(at)), make.at(at))
+    assert payment.events
+    return payment
+
+
+async def test_a_held_write_is_sent_first_by_any_statement_after_it_and_never_without_commit(
+    pool: OnePooledConnection,
+) -> None:
+    """The held write (one statement with events, autocommit) is not sent until commit: a unit of work left without
+    commit leaves nothing; one that goes on to another statement sends it first, in a transaction the rest joins;
+    one whose UPDATE lost its race raises ConcurrentUpdate at commit and writes nothing (no event either)."""
+    async with pool.uow() as unit:
+        await unit.payments.add(make.live_payment("pay_held"))
+        await unit.payments.add(make.live_payment("pay_other", order_id="ord_2"))
+        await unit.payments.add(make.live_payment("pay_stale", order_id="ord_3"))
+        await unit.commit()
+    (await pool.queries()).clear()
+    async with pool.uow.autocommit() as unit:
+        payment = await unit.payments.get("pay_held")
+        assert payment is not None
+        await unit.payments.update(_canceled(payment, 20))
+    assert [q for q in await pool.queries() if not q.startswith("SELECT")] == []  # left without commit: nothing
+    async with pool.uow.autocommit() as unit:
+        payment = await unit.payments.get("pay_held")
+        assert payment is not None and payment.status is not PaymentStatus.CANCELED
+        await unit.payments.update(_canceled(payment, 21))
+        (await pool.queries()).clear()
+        other = await unit.payments.get("pay_other")  # a statement after the held write: the write goes first
+        assert other is not None
+        await unit.payments.update(_canceled(other, 21))  # inside the transaction the held write began
+        await unit.commit()
+    sent = [q.split(" SET ")[0].split(" (")[0].split(", ")[0] for q in await pool.queries()]
+    assert sent == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "UPDATE PAYMENTS", "SELECT PAYMENTS.ID",
+                    "UPDATE PAYMENTS", "INSERT INTO OUTBOX", "COMMIT;"], sent
+    async with pool.uow.reader() as reader:
+        stored = [await reader.payments.get(i) for i in ("pay_held", "pay_other")]
+        feed = await reader.events.list_after(None, 10)
+    assert [p.status if p else None for p in stored] == [PaymentStatus.CANCELED] * 2
+    assert [event.type for event in feed if event.type == "PaymentCanceled"] == ["PaymentCanceled"] * 2
+    async with pool.uow.reader() as reader:
+        stale = await reader.payments.get("pay_stale")
+    assert stale is not None
+    async with pool.uow() as unit:  # someone else moves it on meanwhile
+        fresh = await unit.payments.get("pay_stale")
+        assert fresh is not None
+        fresh.failed_attempts += 1
+        await unit.payments.update(fresh)
+        await unit.commit()
+    with pytest.raises(ConcurrentUpdate):
+        async with pool.uow.autocommit() as unit:
+            unit.payments.adopt(stale)
+            await unit.payments.update(_canceled(stale, 22))
+            await unit.commit()
+    async with pool.uow.reader() as reader:
+        feed = await reader.events.list_after(None, 10)
+        assert [event.type for event in feed].count("PaymentCanceled") == 2  # the lost race stored no event
+        after = await reader.payments.get("pay_stale")
+    assert after is not None and after.status is not PaymentStatus.CANCELED and after.failed_attempts == 1
 
 
 async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(pool: OnePooledConnection) -> None:
