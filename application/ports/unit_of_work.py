@@ -57,4 +57,7 @@ class UnitOfWorkFactory(Protocol):
         may commit each call on its own. An aggregate's write that would take the store several statements, or
         has events to store with it, begins a transaction instead, which lasts until commit() or rollback() (a
         payment's settlement on the payment as read: a lone UPDATE commits at once, a cascade to its order and
-        invoice in one transaction). Callers still call commit(), which commits whatever the store held back."""
+        invoice in one transaction). Callers still call commit(), which commits whatever the store held back: a
+        store may hold an aggregate's write with its events until then and send them together, so such a write's
+        DuplicateRecord or ConcurrentUpdate may come from commit() (or from the next call) rather than the write;
+        callers wrap both."""
