@@ -180,7 +180,7 @@ class AccountMemory:
                 return
             except TimeoutError:
                 pass
-            # Every notification committed before the ping was sent arrives before its answer.
+            # A connection cut without a word (no reset) would never say so: one that answers can still be told.
             await asyncio.wait_for(connection.fetchval("SELECT 1"), PING_TIMEOUT_S)
 
     async def close(self) -> None:
