@@ -65,20 +65,19 @@ class SqlAlchemyWebhookInbox:
     async def claim(self, entry: InboxEntry) -> tuple[bool, str | None]:
         tx = self._tx()
         if not tx.is_postgres:  # SQLite has no INSERT inside WITH: two statements
-            if await self.record(entry):
-                return True, None
-            stored = await self.get(entry.gateway_account_id, entry.event_id)
-            return False, stored.outcome if stored is not None else None
+            return (True, None) if await self.record(entry) else (False, await self._outcome_of(entry))
         row = (await tx.execute(_CLAIM, {
             "gateway_account_id": entry.gateway_account_id, "event_id": entry.event_id, "type": entry.type,
             "received_at": entry.received_at, "outcome": entry.outcome, "payment_id": entry.payment_id,
             "match_account_id": entry.gateway_account_id, "match_event_id": entry.event_id})).mappings().first()
         if row is None:
             return True, None
-        if row["found"]:
-            return False, row["outcome"]
-        stored = await self.get(entry.gateway_account_id, entry.event_id)  # committed during the INSERT's wait
-        return False, stored.outcome if stored is not None else None
+        # Not found: the first delivery committed during the INSERT's wait, after the statement's snapshot.
+        return False, row["outcome"] if row["found"] else await self._outcome_of(entry)
+
+    async def _outcome_of(self, entry: InboxEntry) -> str | None:
+        stored = await self.get(entry.gateway_account_id, entry.event_id)
+        return stored.outcome if stored is not None else None
 
     async def record(self, entry: InboxEntry) -> bool:
         tx = self._tx()

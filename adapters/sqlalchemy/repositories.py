@@ -174,19 +174,18 @@ class SqlAlchemyGatewayAccountRepository(_Repository):
 
     async def get(self, account_id: str) -> GatewayAccount | None:
         tx = self._tx()
-        memory = self._memory
         # Not from memory (nor into it) when this transaction wrote the account, nor inside a reader's
         # one-snapshot transaction, whose statements may see an older moment than the memory's generation.
-        if memory is None or (gateway_accounts.name, account_id) in tx.rows or not tx.session.sees_latest():
-            row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
-            return None if row is None else mapping.gateway_account_from(row, tx.box)
-        row = memory.get(account_id)
+        memory = self._memory if (gateway_accounts.name, account_id) not in tx.rows and tx.session.sees_latest() \
+            else None
+        row = memory.get(account_id) if memory is not None else None
         if row is None:
-            generation = memory.generation  # taken before the read: a change it misses moves it on
+            generation = memory.generation if memory is not None else 0  # before the read: a missed change moves it
             row = (await tx.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).mappings().first()
             if row is None:
                 return None
-            memory.remember(account_id, row, generation)
+            if memory is not None:
+                memory.remember(account_id, row, generation)
         return mapping.gateway_account_from(row, tx.box)  # a fresh aggregate each time: callers change theirs
 
     async def list(self, *, active_only: bool = False) -> list[GatewayAccount]:

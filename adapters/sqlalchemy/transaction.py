@@ -106,7 +106,7 @@ class SqlTransaction:
         if not self.session.autocommit:
             return False
         if statements > 1 or getattr(aggregate, "events", None):
-            if statements == 1 and self.is_postgres and self.held is None:
+            if statements == 1 and self.is_postgres:  # (a write held before was sent by the caller first)
                 return True
             self.session.begin_for_write()
         return False
@@ -126,7 +126,7 @@ class SqlTransaction:
             if write.inserts:
                 await self.execute(insert_into(write.table), write.params)
             elif (await self.execute(versioned_update(write.table), write.params)).rowcount != 1:
-                raise ConcurrentUpdate(f"{write.table.name} {write.aggregate.id} was changed by someone else")
+                raise _lost_race(write.table, write.aggregate)
 
     async def send_held_with(self, events: list[DomainEvent]) -> None:
         """The held write and its events in one statement (with_events.py), committed by itself."""
@@ -137,7 +137,7 @@ class SqlTransaction:
         async with self.step():  # autocommit: no savepoint, a unique violation is DuplicateRecord
             stored = (await self.execute(statement, params_with_events(write.params, events))).rowcount
         if stored != len(events):
-            raise ConcurrentUpdate(f"{write.table.name} {write.aggregate.id} was changed by someone else")
+            raise _lost_race(write.table, write.aggregate)
 
     async def _send_held_first(self, statement: Any, params: Any = None) -> Any:
         await self.send_held()
@@ -183,7 +183,7 @@ class SqlTransaction:
                     tuple(row[c] for c in guarded)))
             async with self.step(guarded=clash):
                 if (await self.execute(versioned_update(table), params)).rowcount != 1:
-                    raise ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
+                    raise _lost_race(table, aggregate)
                 for child, parent_column, rows in changed_children:
                     await self.execute(delete_children(child, parent_column), {"parent_id": aggregate.id})
                     if rows:
@@ -193,6 +193,11 @@ class SqlTransaction:
             self.children[(child.name, aggregate.id)] = rows
         self.rows[(table.name, aggregate.id)] = row  # the row as it now is: every column was as it says already
         self.touch(aggregate)
+
+
+def _lost_race(table: Table, aggregate: Any) -> ConcurrentUpdate:
+    """A versioned UPDATE that matched no row: someone else changed (or removed) the aggregate first."""
+    return ConcurrentUpdate(f"{table.name} {aggregate.id} was changed by someone else")
 
 
 class _Step:

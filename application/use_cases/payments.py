@@ -100,8 +100,9 @@ class PaymentSettler:
             nonlocal as_read
             payment, as_read = as_read, None  # tried once: a conflict means it is out of date
             # On the payment as read, every write is matched on a version, so none needs a transaction of its own
-            # yet: an answer that changes the payment alone (a create's) is one UPDATE committed by itself, and one
-            # that cascades begins a transaction with its first write (autocommit). A fresh read locks the row.
+            # yet: an answer that changes the payment alone (a create's, a decline) is one write committed by
+            # itself, and one that cascades begins a transaction with its first write (autocommit). A fresh read
+            # locks the row.
             async with self._uow.autocommit() if payment is not None else self._uow() as uow:
                 if payment is not None:
                     uow.payments.adopt(payment)
@@ -229,7 +230,7 @@ class CreatePaymentForOrder:
             save_card=command.save_card,
         )
         try:
-            # One aggregate and its event, atomic alone: an autocommit unit of work may send them as one statement.
+            # One aggregate and its event, atomic alone: an autocommit unit of work may write them in one round trip.
             async with self._uow.autocommit() as uow:
                 await uow.payments.add(payment)
                 await uow.commit()

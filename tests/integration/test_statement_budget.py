@@ -59,6 +59,13 @@ async def recorded(postgres_url: str) -> dict[str, list[str]]:
             assert (created.response.status_code, confirmed.response.json()["status"]) == (201, "succeeded")
         shapes["create"] = [shape(s) for s in created.statements]
         shapes["confirm"] = [shape(s) for s in confirmed.statements]
+        # A card that attaches and is declined when charged: the settlement moves the payment alone, with its event.
+        declining = await hexpay.save_card("shopper-1", gateway, "pm_card_chargeCustomerFail")
+        for _ in range(2):
+            opened = await _create(hexpay, "shopper-1", gateway, declining)
+            declined = await _confirm(hexpay, "shopper-1", opened.response.json()["payment_id"])
+            assert declined.response.json()["status"] == "requires_payment_method"
+        shapes["declined confirm"] = [shape(s) for s in declined.statements]
         payment_id = created.response.json()["payment_id"]
         for name, path in (("get", f"/api/store/payments/{payment_id}/"), ("list", "/api/v1/me/payment-methods/")):
             read = await hexpay.record("GET", path, headers=hexpay.shopper("shopper-1"))
@@ -108,6 +115,17 @@ def test_a_payment_is_confirmed_in_eleven_round_trips(recorded: dict[str, list[s
         # together, before the transaction begins with the first write (every write is matched on its version).
         "SELECT orders", "BEGIN", "UPDATE payments", "UPDATE orders", "UPDATE invoices",
         "INSERT outbox", "COMMIT",
+        "UPDATE idempotency_keys",
+    ]
+
+
+def test_a_declined_confirm_is_settled_in_one_round_trip(recorded: dict[str, list[str]]) -> None:
+    assert recorded["declined confirm"] == [
+        "INSERT idempotency_keys", "SELECT payments", "UPDATE payments",
+        # The decline moves the payment alone and records PaymentFailed: the UPDATE and its event in one statement
+        # committed by itself, the outbox rows inserted from the UPDATE (where four went: BEGIN, UPDATE, the outbox
+        # INSERT, COMMIT).
+        "WITH payments",
         "UPDATE idempotency_keys",
     ]
 
