@@ -405,14 +405,19 @@ class HttpScenarios:
 
 
 def outbox_rows(steps: list[plan.Step]) -> int:
-    """Rows the recorded request added to the outbox: from its INSERT's status ("INSERT 0 3": all the events in
-    one statement), or one per row of an executemany."""
+    """Rows the recorded request added to the outbox: as many as its events' arrays hold (Postgres: all the events
+    in one statement, alone or with the writes they go with, deferred_writes.py), else from the INSERT's status
+    ("INSERT 0 3"), or one per row of an executemany."""
     rows = 0
     for step in steps:
-        if "INSERT INTO outbox" not in step.sql:  # alone, or after the write its events go with (with_events.py)
+        if "INSERT INTO outbox" not in step.sql:
             continue
         if step.kind == "many":
             rows += len(step.params)
+            continue
+        arrays = [p.value for p in step.params if isinstance(p, plan.Param) and isinstance(p.value, list)]
+        if arrays:
+            rows += len(arrays[0])
         else:
             rows += int(step.status.rpartition(" ")[2]) if step.status and step.status.startswith("INSERT") else 1
     return rows

@@ -47,6 +47,10 @@ class Session(Protocol):
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows: ...
 
+    # One statement atomic by itself: sent outside a transaction when none is open (no BEGIN, and nothing for
+    # commit() to end), else inside the open one.
+    async def execute_alone(self, statement: Executable, params: Params = None) -> Rows: ...
+
     def savepoint(self) -> Any: ...  # an async context manager
 
     def snapshot(self) -> Any: ...  # an async context manager: the statements inside see one snapshot
@@ -101,6 +105,9 @@ class CoreSession:
 
     async def execute(self, statement: Executable, params: Params = None) -> Rows:
         return await self._connection.execute(statement, params)
+
+    async def execute_alone(self, statement: Executable, params: Params = None) -> Rows:
+        return await self._connection.execute(statement, params)  # SQLAlchemy begins a transaction regardless
 
     def savepoint(self) -> Any:
         return self._connection.begin_nested()
@@ -305,6 +312,16 @@ class AsyncpgSession:
             raise RuntimeError(_READER_WRITES)
         if self._transaction is None and not (self._reads_only or self.autocommit):
             await self._begin()
+        return await self._send(plan, values)
+
+    async def execute_alone(self, statement: Executable, params: Params = None) -> Rows:
+        values = cast(Mapping[str, Any], params or _NO_PARAMS)  # one row's parameters: never an executemany
+        plan = _plan(statement, self._dialect, tuple(values))
+        if self._reads_only and plan.writes:
+            raise RuntimeError(_READER_WRITES)
+        return await self._send(plan, values)
+
+    async def _send(self, plan: _Plan, values: Mapping[str, Any]) -> Rows:
         sql, arguments = plan.arguments(values)
         try:
             if plan.returns_rows:

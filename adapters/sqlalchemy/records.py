@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sqlalchemy.deferred_writes import DeferredWrite
 from adapters.sqlalchemy.tables import idempotency_keys, outbox, webhook_inbox
 from adapters.sqlalchemy.transaction import SqlTransaction
 from application.ports.repositories import IdempotencyRecord, InboxEntry, StoredEvent
@@ -86,11 +87,18 @@ class SqlAlchemyWebhookInbox:
         return (await tx.execute(_insert_or_skip(tx.is_postgres, webhook_inbox), row)).rowcount == 1
 
     async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None:
-        result = await self._tx().execute(_SET_OUTCOME, {
-            "outcome": outcome, "payment_id": payment_id, "match_account_id": gateway_account_id,
-            "match_event_id": event_id})
-        if result.rowcount != 1:
-            raise NotFound(f"no webhook event {event_id} for {gateway_account_id}")
+        """Postgres: held until commit with the settlement's writes (deferred_writes.py), NotFound coming then."""
+        tx = self._tx()
+        missing = functools.partial(NotFound, f"no webhook event {event_id} for {gateway_account_id}")
+        values = {"outcome": outcome, "payment_id": payment_id}
+        if tx.is_postgres:
+            key = {"gateway_account_id": gateway_account_id, "event_id": event_id}
+            tx.defer((webhook_inbox.name, gateway_account_id, event_id),
+                     DeferredWrite(webhook_inbox, False, values, missing, key))
+            return
+        if (await tx.execute(_SET_OUTCOME, {**values, "match_account_id": gateway_account_id,
+                                            "match_event_id": event_id})).rowcount != 1:
+            raise missing()
 
     async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None:
         row = (await self._tx().execute(_GET_EVENT, {"match_account_id": gateway_account_id,

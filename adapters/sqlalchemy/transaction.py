@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import msgspec
-from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Delete, Insert, Table, Update, bindparam, delete, insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sqlalchemy.connections import Session
+from adapters.sqlalchemy.deferred_writes import (
+    DeferredWrite,
+    alone_statement,
+    write_that_matched_no_row,
+    writes_params,
+    writes_statement,
+)
 from adapters.sqlalchemy.integrity import GUARDED_COLUMNS, GUARDED_SETS, duplicate_from, may_clash
-from adapters.sqlalchemy.with_events import params_with_events, write_with_events
 from application.ports.secret_box import SecretBox
 from domain.errors import ConcurrentUpdate
 from domain.events import DomainEvent
@@ -32,10 +37,10 @@ def insert_into(table: Table) -> Insert:
     return insert(table)
 
 
-@functools.cache
 def versioned_update(table: Table) -> Update:
     """UPDATE table SET <the parameters' columns> WHERE id = :match_id AND version = :match_version."""
-    return update(table).where(table.c.id == bindparam("match_id"), table.c.version == bindparam("match_version"))
+    statement: Update = alone_statement(table, False, ("id", "version"))
+    return statement
 
 
 @functools.cache
@@ -43,27 +48,16 @@ def delete_children(child: Table, parent_column: str) -> Delete:
     return delete(child).where(child.c[parent_column] == bindparam("parent_id"))
 
 
-@dataclass(frozen=True, slots=True)
-class HeldWrite:
-    """An aggregate's write of one statement with events, in an autocommit unit of work on Postgres, not sent yet:
-    at commit it goes with its events in one statement (with_events.py); any statement before that sends it first,
-    in a transaction, as it would have been sent at once."""
-
-    table: Table
-    params: dict[str, Any]  # the INSERT's row, or the UPDATE's changed columns with match_id and match_version
-    aggregate: Any
-    inserts: bool
-
-
 class SqlTransaction:
     def __init__(self, session: Session, box: SecretBox) -> None:
         self.session = session
         # The session's own method, not one that forwards to it: each statement's answer then climbs back through
-        # one frame less on its way to the repository (while a write is held, a method that sends it first).
+        # one frame less on its way to the repository (while writes are deferred, a method that sends them first).
         self.execute = session.execute
-        self.held: HeldWrite | None = None
         self.box = box
         self.is_postgres = session.is_postgres
+        # Postgres: writes held until commit (deferred_writes.py), per row, in the order they were first made.
+        self.deferred: dict[Hashable, DeferredWrite] = {}
         self.touched: dict[int, Any] = {}  # id() -> aggregate whose events go to the outbox on commit
         # Child rows as last read or written, per (table, parent id): unchanged children are not rewritten.
         self.children: dict[tuple[str, Hashable], Rows] = {}
@@ -98,58 +92,77 @@ class SqlTransaction:
     def remember_children(self, table: Table, parent_id: Hashable, rows: Rows) -> None:
         self.children[(table.name, parent_id)] = rows
 
-    def _alone(self, aggregate: Any, statements: int) -> bool:
-        """In an autocommit unit of work, each statement commits alone: an aggregate's write commits alone only when
-        it is one statement and has no events to store with it (they would commit apart from it). One statement with
-        events is held (True: the caller holds it) for the unit of work's commit to send with its events, in one
-        statement, on Postgres; otherwise a transaction begins with it, and the unit of work's commit() ends it."""
-        if not self.session.autocommit:
-            return False
-        if statements > 1 or getattr(aggregate, "events", None):
-            if statements == 1 and self.is_postgres:  # (a write held before was sent by the caller first)
-                return True
+    def _begin_unless_alone(self, aggregate: Any, statements: int) -> None:
+        """In an autocommit unit of work each statement commits alone: a write sent now commits alone only when it
+        is one statement and has no events to store with it (they would commit apart from it); otherwise a
+        transaction begins with it, and the unit of work's commit() ends it."""
+        if self.session.autocommit and (statements > 1 or getattr(aggregate, "events", None)):
             self.session.begin_for_write()
-        return False
 
-    def _hold(self, write: HeldWrite) -> None:
-        self.held = write
-        self.execute = self._send_held_first
-
-    async def send_held(self) -> None:
-        """The held write, sent alone in a transaction (what follows it joins that transaction)."""
-        write, self.held = self.held, None
-        self.execute = self.session.execute
-        if write is None:
+    def defer(self, row: Hashable, write: DeferredWrite) -> None:
+        """Hold a one-statement write until commit or the next statement (Postgres only). A second write of the same
+        row joins the first: the columns it sets are added to the first's, which matches the version as read."""
+        held = self.deferred.get(row)
+        if held is not None:
+            held.values.update(write.values)
             return
-        self.session.begin_for_write()
-        async with self.step():  # the transaction's first statement: no savepoint
-            if write.inserts:
-                await self.execute(insert_into(write.table), write.params)
-            elif (await self.execute(versioned_update(write.table), write.params)).rowcount != 1:
-                raise _lost_race(write.table, write.aggregate)
+        self.deferred[row] = write
+        self.execute = self._send_deferred_first
 
-    async def send_held_with(self, events: list[DomainEvent]) -> None:
-        """The held write and its events in one statement (with_events.py), committed by itself."""
-        write, self.held = self.held, None
-        self.execute = self.session.execute
-        assert write is not None and events
-        statement = write_with_events(write.table, write.inserts, tuple(write.params))
-        async with self.step():  # autocommit: no savepoint, a unique violation is DuplicateRecord
-            stored = (await self.execute(statement, params_with_events(write.params, events))).rowcount
-        if stored != len(events):
-            raise _lost_race(write.table, write.aggregate)
-
-    async def _send_held_first(self, statement: Any, params: Any = None) -> Any:
-        await self.send_held()
+    async def _send_deferred_first(self, statement: Any, params: Any = None) -> Any:
+        await self.send_deferred()
         return await self.execute(statement, params)
+
+    async def send_deferred(self) -> None:
+        """The held writes, sent now because a statement follows them: that statement, and all after it, see them.
+        In an autocommit unit of work they begin a transaction unless they are one write that may commit alone."""
+        writes = self._take_deferred()
+        if not writes:
+            return
+        if len(writes) > 1 or getattr(writes[0].aggregate, "events", None):
+            self.session.begin_for_write()  # (a no-op outside autocommit)
+        await self._send(writes, [], self.session.execute, guarded=any(w.inserts for w in writes))
+
+    async def send_deferred_with(self, events: list[DomainEvent]) -> None:
+        """At commit: the held writes and the events in one statement, sent alone when no transaction is open (it is
+        atomic by itself: no BEGIN, no COMMIT), else as the open transaction's last."""
+        await self._send(self._take_deferred(), events, self.session.execute_alone, guarded=False)
+
+    def _take_deferred(self) -> list[DeferredWrite]:
+        writes = list(self.deferred.values())
+        self.deferred = {}
+        self.execute = self.session.execute
+        return writes
+
+    async def _send(self, writes: list[DeferredWrite], events: list[DomainEvent], run: Any, guarded: bool) -> None:
+        if len(writes) == 1 and not events:  # one write: its own plain statement, its row count read here
+            write = writes[0]
+            async with self.step(guarded):
+                result = await run(alone_statement(write.table, write.inserts, tuple(write.match)), write.params())
+            if not write.inserts and result.rowcount != 1:
+                raise _missing(write)
+            return
+        statement = writes_statement(tuple(write.shape() for write in writes), bool(events))
+        try:
+            async with self.step(guarded):
+                await run(statement, writes_params(writes, events))
+        except DBAPIError as error:
+            failed = write_that_matched_no_row(error)
+            if failed is None:
+                raise
+            raise _missing(writes[failed]) from error
 
     async def insert_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
-        if self.held is not None:
-            await self.send_held()
-        if self._alone(aggregate, 1 + sum(1 for _, _, rows in children if rows)):
-            self._hold(HeldWrite(table, row, aggregate, inserts=True))
+        statements = 1 + sum(1 for _, _, rows in children if rows)
+        # An INSERT is held only in an autocommit unit of work, when it has events to go with it: elsewhere a caller
+        # may go on after its DuplicateRecord, which must then come from add() itself.
+        if statements == 1 and self.is_postgres and self.session.autocommit and getattr(aggregate, "events", None):
+            self.defer((table.name, row["id"]), DeferredWrite(table, True, row, aggregate=aggregate))
         else:
+            if self.deferred:
+                await self.send_deferred()
+            self._begin_unless_alone(aggregate, statements)
             async with self.step():
                 await self.execute(insert_into(table), row)
                 for child, _, rows in children:
@@ -163,25 +176,28 @@ class SqlTransaction:
     async def update_aggregate(self, table: Table, row: dict[str, Any], aggregate: Any,
                                children: Sequence[tuple[Table, str, Rows]] = ()) -> None:
         """UPDATE ... WHERE id = :id AND version = :loaded; no row means someone else changed it first."""
-        if self.held is not None:
-            await self.send_held()
         expected = aggregate.version
         before = self.rows.get((table.name, aggregate.id))
         values = _changed(row, before)
         values["version"] = expected + 1
         changed_children = [(child, column, rows) for child, column, rows in children
                             if self.children.get((child.name, aggregate.id)) != rows]
-        params = {**values, "match_id": aggregate.id, "match_version": expected}
-        if self._alone(aggregate, 1 + len(changed_children)):
-            self._hold(HeldWrite(table, params, aggregate, inserts=False))
+        # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
+        guarded = GUARDED_COLUMNS[table.name]
+        clash = bool(changed_children) or (
+            (before is None or not GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
+                table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
+                tuple(row[c] for c in guarded)))
+        if self.is_postgres and not clash:  # one statement that cannot raise DuplicateRecord: held until commit
+            self.defer((table.name, aggregate.id), DeferredWrite(
+                table, False, values, functools.partial(_lost_race, table, aggregate),
+                {"id": aggregate.id, "version": expected}, aggregate))
         else:
-            # An UPDATE that changes none of the guarded columns cannot clash: `values` already names what changed.
-            guarded = GUARDED_COLUMNS[table.name]
-            clash = bool(changed_children) or (
-                (before is None or not GUARDED_SETS[table.name].isdisjoint(values)) and may_clash(
-                    table.name, None if before is None else tuple(before.get(c, _ABSENT) for c in guarded),
-                    tuple(row[c] for c in guarded)))
+            if self.deferred:
+                await self.send_deferred()
+            self._begin_unless_alone(aggregate, 1 + len(changed_children))
             async with self.step(guarded=clash):
+                params = {**values, "match_id": aggregate.id, "match_version": expected}
                 if (await self.execute(versioned_update(table), params)).rowcount != 1:
                     raise _lost_race(table, aggregate)
                 for child, parent_column, rows in changed_children:
@@ -193,6 +209,11 @@ class SqlTransaction:
             self.children[(child.name, aggregate.id)] = rows
         self.rows[(table.name, aggregate.id)] = row  # the row as it now is: every column was as it says already
         self.touch(aggregate)
+
+
+def _missing(write: DeferredWrite) -> Exception:
+    assert write.missing is not None  # every held UPDATE says what its missing row means
+    return write.missing()
 
 
 def _lost_race(table: Table, aggregate: Any) -> ConcurrentUpdate:
@@ -208,7 +229,8 @@ class _Step:
     def __init__(self, session: Session, guarded: bool) -> None:
         # A step that is the transaction's first work needs no savepoint: on a unique violation the whole
         # transaction, which holds nothing else, is rolled back and the next statement begins a new one. In an
-        # autocommit unit of work a step is one statement (SqlTransaction._alone), and a failed one ends alone.
+        # autocommit unit of work a step is one statement (SqlTransaction._begin_unless_alone), and a failed one
+        # ends alone.
         first = session.in_transaction() is False
         if session.autocommit:
             guarded = first = False

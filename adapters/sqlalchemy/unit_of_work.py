@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sqlalchemy.account_memory import AccountMemory, account_memory_of
 from adapters.sqlalchemy.connections import Session, Sessions
 from adapters.sqlalchemy.customer_ids import CustomerIds
+from adapters.sqlalchemy.deferred_writes import EVENT_ARRAYS, INSERT_EVENTS, event_arrays
 from adapters.sqlalchemy.payments import SqlAlchemyPaymentRepository
 from adapters.sqlalchemy.records import SqlAlchemyEventFeed, SqlAlchemyIdempotencyRecords, SqlAlchemyWebhookInbox
 from adapters.sqlalchemy.repositories import (
@@ -23,7 +24,6 @@ from adapters.sqlalchemy.repositories import (
 )
 from adapters.sqlalchemy.tables import outbox
 from adapters.sqlalchemy.transaction import SqlTransaction, insert_into
-from adapters.sqlalchemy.with_events import EVENT_ARRAYS, EVENTS_IN_COMMIT_ORDER, event_arrays
 from application.ports.repositories import (
     CustomerRepository,
     EventFeed,
@@ -43,10 +43,7 @@ from domain.events import DomainEvent
 # each transaction is serialised. On Postgres the lock is taken by the INSERT itself (the rows' ids are drawn
 # after the subquery has run) and all the events go in one statement, as arrays unnested in their order: one
 # round trip, where a lock statement and an executemany took two and a statement per event.
-_OUTBOX_INSERT_IN_COMMIT_ORDER = text(
-    "INSERT INTO outbox (type, occurred_at, data) "
-    f"SELECT e.type, e.occurred_at, e.data::jsonb FROM {EVENTS_IN_COMMIT_ORDER} ORDER BY e.n"
-).bindparams(*EVENT_ARRAYS)
+_OUTBOX_INSERT_IN_COMMIT_ORDER = text(INSERT_EVENTS).bindparams(*EVENT_ARRAYS)
 
 
 def pending_events(aggregate: Any) -> list[DomainEvent]:
@@ -146,14 +143,15 @@ class SqlAlchemyUnitOfWork:
             await connection.close()
 
     async def commit(self) -> None:
-        """Write the touched aggregates' new events to the outbox, then COMMIT; a fresh transaction follows."""
+        """Send the writes held back and the touched aggregates' new events (the outbox), then COMMIT; a fresh
+        transaction follows."""
         transaction = self._current()
         if self._reads_only:
             raise RuntimeError("a reader unit of work cannot commit")
         touched = list(transaction.touched.values())
         events = [event for aggregate in touched for event in pending_events(aggregate)]
-        if transaction.held is not None:  # the unit of work's one write with events (transaction.py)
-            await transaction.send_held_with(events)
+        if transaction.deferred:  # the writes held back (Postgres): with the events, in one statement
+            await transaction.send_deferred_with(events)
         else:
             await self._store_events(events)
         assert self._connection is not None

@@ -5,7 +5,8 @@ Guarantees every adapter (memory, SQLite, Postgres) must give, proven by tests/c
   gateway account, a gateway id already known to the account, an invoice number, a customer reference,
   a second default payment method for one customer and account);
 - update() checks the aggregate's version and raises ConcurrentUpdate when someone else changed it first,
-  then bumps the version;
+  then bumps the version (a store that holds the write until commit raises it from commit(): callers wrap both,
+  and a unit of work whose write lost its race stores none of its writes and none of its events);
 - add() and update() remember the aggregate so the unit of work stores its new domain events in the outbox
   in the same transaction.
 """

@@ -19,7 +19,9 @@ from application.ports.repositories import (
 class UnitOfWork(Protocol):
     """One transaction. `async with uow:` ... `await uow.commit()`; leaving the block without commit rolls
     back. commit() writes the domain events of every aggregate added or updated through the repositories
-    into the outbox in the same transaction, then clears them from the aggregates."""
+    into the outbox in the same transaction, then clears them from the aggregates. A store may hold writes back
+    until commit() (or the next call) and send them together: their ConcurrentUpdate or NotFound comes from there,
+    and none of them lands without the others."""
 
     customers: CustomerRepository
     gateway_accounts: GatewayAccountRepository
@@ -54,10 +56,9 @@ class UnitOfWorkFactory(Protocol):
     def autocommit(self) -> UnitOfWork:
         """A unit of work for a caller whose every repository call is atomic alone (idempotency records:
         claim, complete, release; a payment's confirmation attempt, one UPDATE matched on its version): the store
-        may commit each call on its own. An aggregate's write that would take the store several statements, or
-        has events to store with it, begins a transaction instead, which lasts until commit() or rollback() (a
-        payment's settlement on the payment as read: a lone UPDATE commits at once, a cascade to its order and
-        invoice in one transaction). Callers still call commit(), which commits whatever the store held back: a
-        store may hold an aggregate's write with its events until then and send them together, so such a write's
-        DuplicateRecord or ConcurrentUpdate may come from commit() (or from the next call) rather than the write;
-        callers wrap both."""
+        may commit each call on its own. Writes that would take the store several statements, or have events to
+        store with them, are atomic together all the same: the store begins a transaction, or holds them back and
+        sends them at commit() as one statement (a payment's settlement on the payment as read, cascading to its
+        order and invoice). Callers still call commit(), which commits whatever the store held back; a held
+        write's DuplicateRecord or ConcurrentUpdate then comes from commit() (or from the next call) rather than
+        the write: callers wrap both."""

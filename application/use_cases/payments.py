@@ -86,8 +86,8 @@ class PaymentSettler:
     before the gateway call, usually). The first try settles on it without reading it again, its version check
     standing in for the row lock: in the usual case nobody touched the payment during the call, and a settlement
     saves two round trips (and, when the update is its first write, a savepoint's two), and an answer that changes
-    the payment alone saves BEGIN and COMMIT too. When someone did (a webhook beat the answer home), the update
-    raises ConcurrentUpdate and the next try reads it under lock."""
+    the payment alone saves BEGIN and COMMIT too. When someone did (a webhook beat the answer home), the write
+    is refused (ConcurrentUpdate, from the update or the commit) and the next try reads it under lock."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -99,10 +99,9 @@ class PaymentSettler:
         async def settle() -> Payment:
             nonlocal as_read
             payment, as_read = as_read, None  # tried once: a conflict means it is out of date
-            # On the payment as read, every write is matched on a version, so none needs a transaction of its own
-            # yet: an answer that changes the payment alone (a create's, a decline) is one write committed by
-            # itself, and one that cascades begins a transaction with its first write (autocommit). A fresh read
-            # locks the row.
+            # On the payment as read, every write is matched on a version, so no transaction spans the reads
+            # (autocommit): the writes, the payment's alone (a create's answer, a decline) or cascading to its order
+            # and invoice, commit together at commit(). A fresh read locks the row.
             async with self._uow.autocommit() if payment is not None else self._uow() as uow:
                 if payment is not None:
                     uow.payments.adopt(payment)
@@ -281,7 +280,8 @@ class ConfirmPayment:
         handed out twice. The attempt is one UPDATE matched on the version read: a confirm or settlement that
         changed the payment in between makes it fail (ConcurrentUpdate) and the attempt is checked again on fresh
         reads, as a row lock would have made it wait and then see the change. The UPDATE commits alone (nothing
-        else is written, no event), so no transaction spans the reads. Nothing is written when a check fails."""
+        else is written, no event), so no transaction spans the reads; its conflict may come from commit(), which
+        the caller's retry wraps too. Nothing is written when a check fails."""
         async with self._uow.autocommit() as uow:
             payment = await uow.payments.get(command.payment_id)
             customer_id = await uow.customers.id_of(command.shopper.reference)

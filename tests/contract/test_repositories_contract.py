@@ -286,8 +286,9 @@ async def test_a_stale_update_raises_concurrent_update(store: StoreUnderTest, ki
         await repository_of(uow, fresh).update(fresh)
         await uow.commit()
     async with store.uow() as uow:
-        with pytest.raises(ConcurrentUpdate):
+        with pytest.raises(ConcurrentUpdate):  # from update() or, where the store holds the write, commit()
             await repository_of(uow, stale).update(stale)
+            await uow.commit()
     async with store.uow() as uow:
         assert (await repository_of(uow, item).get(item.id)).version == 1
 
@@ -296,6 +297,40 @@ async def test_updating_a_missing_row_raises_concurrent_update(store: StoreUnder
     async with store.uow() as uow:
         with pytest.raises(ConcurrentUpdate):
             await uow.orders.update(make.order())
+            await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.orders.get(make.order().id) is None
+
+
+async def test_a_stale_write_among_several_leaves_nothing_of_the_unit_of_work(store: StoreUnderTest) -> None:
+    """A settlement's writes succeed or fail together: one that lost its race (the order, changed by someone else
+    since it was read) undoes the payment's write before it and stores no event, whether it is refused at update()
+    or, where the store holds the writes until commit, at commit() (Postgres: one statement that fails whole)."""
+    await seed(store, make.live_payment("pay_1"), make.order(placed_only=True))
+    async with store.uow.reader() as reader:
+        stale_order = await reader.orders.get(make.order().id)
+    async with store.uow() as uow:
+        fresh = await uow.orders.get(stale_order.id)
+        fresh.metadata = {"note": "changed meanwhile"}
+        await uow.orders.update(fresh)
+        await uow.commit()
+        before = await uow.events.list_after(None, 100)
+    async with store.uow() as uow:
+        payment = await uow.payments.get_for_update("pay_1")
+        version = payment.version
+        payment.failed_attempts = 3
+        await uow.payments.update(payment)
+        stale_order.cancel(at(40))
+        with pytest.raises(ConcurrentUpdate):
+            await uow.orders.update(stale_order)
+            await uow.commit()
+    async with store.uow.reader() as reader:
+        payment = await reader.payments.get("pay_1")
+        order = await reader.orders.get(stale_order.id)
+        after = await reader.events.list_after(None, 100)
+    assert payment.failed_attempts == 0 and payment.version == version
+    assert order.metadata == {"note": "changed meanwhile"} and order.status is not stale_order.status
+    assert [e.id for e in after] == [e.id for e in before]  # no OrderCanceled
 
 
 # ---- outbox ----------------------------------------------------------------------------------------------------
@@ -713,6 +748,7 @@ async def test_an_adopted_payment_someone_else_changed_meanwhile_is_refused(stor
         stale.failed_attempts = 1
         with pytest.raises(ConcurrentUpdate):
             await uow.payments.update(stale)
+            await uow.commit()
     async with store.uow() as uow:
         assert (await uow.payments.get("pay_1")).failed_attempts == 5
 

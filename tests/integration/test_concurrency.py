@@ -156,11 +156,11 @@ async def test_without_the_lock_a_racing_settlement_is_refused_not_lost(uow: Sql
             unlocked = await unit.payments.get("pay_1")
             await asyncio.sleep(HOLD)
             unlocked.apply(snapshot, at(30))
-            try:
+            try:  # refused at update(), or at commit() where the store holds the write until then (Postgres)
                 await unit.payments.update(unlocked)
+                await unit.commit()
             except ConcurrentUpdate:
                 return "refused"
-            await unit.commit()
             return "committed"
 
     assert sorted(await asyncio.gather(settle(PROCESSING), settle(SUCCEEDED))) == ["committed", "refused"]

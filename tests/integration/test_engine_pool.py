@@ -6,8 +6,7 @@ mid-transaction is an error of SQLAlchemy's kind and leaves the pool."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import asyncpg
@@ -18,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.crypto import AeadSecretBox
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.repositories import IdempotencyRecord
-from domain.errors import ConcurrentUpdate
-from domain.payment import Payment, PaymentSnapshot, PaymentStatus
 from entrypoints.settings import Settings, SettingsError
 from tests.contract import aggregates as make
+from tests.fixtures.one_connection import OnePooledConnection, transaction_control
 from tests.fixtures.postgres import asyncpg_dsn
 
 pytestmark = pytest.mark.postgres
@@ -119,38 +117,6 @@ async def test_disposing_the_engine_closes_the_unit_of_work_pool(postgres_url: s
         await admin.close()
 
 
-@dataclass
-class OnePooledConnection:
-    """An engine with one pooled connection (used recently: no ping), a unit of work factory on it, and every
-    query asyncpg sent, stripped and upper-cased."""
-
-    engine: AsyncEngine
-    uow: SqlAlchemyUnitOfWorkFactory
-    sent: list[str] = field(default_factory=list)
-
-    async def queries(self) -> list[str]:
-        await asyncio.sleep(0.1)  # asyncpg calls its query loggers soon after each query, not at once
-        return self.sent
-
-
-@pytest.fixture
-async def pool(postgres_url: str) -> AsyncIterator[OnePooledConnection]:
-    engine = create_engine(postgres_url, idle_before_ping=30.0, pool_size=1, max_overflow=0)
-    box = AeadSecretBox([AeadSecretBox.generate_key()])
-    one = OnePooledConnection(engine, SqlAlchemyUnitOfWorkFactory(engine, box))
-    async with one.uow.reader() as reader:  # the pool's one connection, which every unit of work gets
-        connection = reader._current().session._connection  # type: ignore[attr-defined]
-        connection.add_query_logger(lambda record: one.sent.append(record.query.strip().upper()))
-    try:
-        yield one
-    finally:
-        await engine.dispose()
-
-
-def _transaction_control(queries: list[str]) -> list[str]:
-    return [q for q in queries if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
-
-
 async def test_a_connection_used_moments_ago_is_handed_out_without_a_ping(pool: OnePooledConnection) -> None:
     backend = _unit_of_work_backend(pool.engine)
     first = await backend()
@@ -191,7 +157,7 @@ async def test_a_reader_sends_no_begin_unless_an_aggregate_needs_a_snapshot(pool
         assert (await reader.payments.get("pay_alone")) is not None
         assert await reader.customers.get_by_reference("nobody") is None
     sent = await pool.queries()
-    assert len(sent) == 2 and not _transaction_control(sent)
+    assert len(sent) == 2 and not transaction_control(sent)
     sent.clear()
     async with pool.uow.reader() as reader:
         loaded = await reader.payments.get("pay_with_children")
@@ -212,119 +178,17 @@ async def test_autocommit_sends_no_begin_and_begins_a_transaction_for_an_aggrega
         await unit.idempotency.complete("shopper:auto", "k-1", 201, b"{}", {})
         await unit.commit()
     sent = await pool.queries()
-    assert len(sent) == 2 and not _transaction_control(sent)
+    assert len(sent) == 2 and not transaction_control(sent)
     async with pool.uow() as unit:
         found = await unit.idempotency.claim(record)
     assert found is not None and found.status_code == 201
     (await pool.queries()).clear()  # once the last query's log line is in
     async with pool.uow.autocommit() as unit:
         await unit.payments.add(make.payment("pay_rolled_back"))
-        assert _transaction_control(await pool.queries()) == ["BEGIN ISOLATION LEVEL READ COMMITTED;"]
-    assert _transaction_control(await pool.queries())[-1] == "ROLLBACK;"
+        assert transaction_control(await pool.queries()) == ["BEGIN ISOLATION LEVEL READ COMMITTED;"]
+    assert transaction_control(await pool.queries())[-1] == "ROLLBACK;"
     async with pool.uow() as unit:
         assert await unit.payments.get("pay_rolled_back") is None
-
-
-async def test_autocommit_takes_an_aggregate_write_of_one_statement_without_events(pool: OnePooledConnection) -> None:
-    """A payment's confirmation attempt: read, then one UPDATE matched on its version, committed alone (no
-    BEGIN/COMMIT). The same write with an event to store is held until commit and sent with its event in one
-    statement (with_events.py), committed by itself (and after it, the unit of work is autocommit as before)."""
-    async with pool.uow() as unit:
-        await unit.payments.add(make.live_payment("pay_attempt"))
-        await unit.commit()
-    (await pool.queries()).clear()
-    async with pool.uow.autocommit() as unit:
-        payment = await unit.payments.get("pay_attempt")
-        assert payment is not None
-        payment.confirmation_attempts += 1
-        await unit.payments.update(payment)
-        await unit.commit()
-    sent = await pool.queries()
-    assert len(sent) == 2 and not _transaction_control(sent)
-    assert sent[1].startswith("UPDATE PAYMENTS SET CONFIRMATION_ATTEMPTS")
-    sent.clear()
-    async with pool.uow.autocommit() as unit:
-        payment = await unit.payments.get("pay_attempt")
-        assert payment is not None
-        payment.apply(PaymentSnapshot(status=PaymentStatus.CANCELED, amount=payment.amount,
-                                      currency=payment.currency, amount_received=0, amount_capturable=0,
-                                      observed_at=make.at(20)), make.at(20))
-        assert payment.events  # PaymentCanceled
-        await unit.payments.update(payment)
-        await unit.commit()
-        await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after", fingerprint="f" * 64,
-                                                       created_at=make.at(21)))
-    writes = [q.split(" SET ")[0].split(" (")[0] for q in await pool.queries() if not q.startswith("SELECT")]
-    assert writes == ["WITH WRITTEN AS", "INSERT INTO IDEMPOTENCY_KEYS"], writes  # the claim after: alone again
-    async with pool.uow() as unit:
-        stored = await unit.payments.get("pay_attempt")
-        record = await unit.idempotency.claim(IdempotencyRecord(caller="shopper:auto", key="k-after",
-                                                                fingerprint="f" * 64, created_at=make.at(22)))
-        feed = await unit.events.list_after(None, 10)
-    assert stored is not None and stored.status is PaymentStatus.CANCELED and record is not None
-    assert [event.type for event in feed] == ["PaymentCreated", "PaymentCanceled"]
-
-
-def _canceled(payment: Payment, at: float) -> Payment:
-    payment.apply(PaymentSnapshot(status=PaymentStatus.CANCELED, amount=payment.amount, currency=payment.currency,
-                                  amount_received=0, amount_capturable=0, observed_at=make.at(at)), make.at(at))
-    assert payment.events
-    return payment
-
-
-async def test_a_held_write_is_sent_first_by_any_statement_after_it_and_never_without_commit(
-    pool: OnePooledConnection,
-) -> None:
-    """The held write (one statement with events, autocommit) is not sent until commit: a unit of work left without
-    commit leaves nothing; one that goes on to another statement sends it first, in a transaction the rest joins;
-    one whose UPDATE lost its race raises ConcurrentUpdate at commit and writes nothing (no event either)."""
-    async with pool.uow() as unit:
-        await unit.payments.add(make.live_payment("pay_held"))
-        await unit.payments.add(make.live_payment("pay_other", order_id="ord_2"))
-        await unit.payments.add(make.live_payment("pay_stale", order_id="ord_3"))
-        await unit.commit()
-    (await pool.queries()).clear()
-    async with pool.uow.autocommit() as unit:
-        payment = await unit.payments.get("pay_held")
-        assert payment is not None
-        await unit.payments.update(_canceled(payment, 20))
-    assert [q for q in await pool.queries() if not q.startswith("SELECT")] == []  # left without commit: nothing
-    async with pool.uow.autocommit() as unit:
-        payment = await unit.payments.get("pay_held")
-        assert payment is not None and payment.status is not PaymentStatus.CANCELED
-        await unit.payments.update(_canceled(payment, 21))
-        (await pool.queries()).clear()
-        other = await unit.payments.get("pay_other")  # a statement after the held write: the write goes first
-        assert other is not None
-        await unit.payments.update(_canceled(other, 21))  # inside the transaction the held write began
-        await unit.commit()
-    sent = [q.split(" SET ")[0].split(" (")[0].split(", ")[0] for q in await pool.queries()]
-    assert sent == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "UPDATE PAYMENTS", "SELECT PAYMENTS.ID",
-                    "UPDATE PAYMENTS", "INSERT INTO OUTBOX", "COMMIT;"], sent
-    async with pool.uow.reader() as reader:
-        stored = [await reader.payments.get(i) for i in ("pay_held", "pay_other")]
-        feed = await reader.events.list_after(None, 10)
-    assert [p.status if p else None for p in stored] == [PaymentStatus.CANCELED] * 2
-    assert [event.type for event in feed if event.type == "PaymentCanceled"] == ["PaymentCanceled"] * 2
-    async with pool.uow.reader() as reader:
-        stale = await reader.payments.get("pay_stale")
-    assert stale is not None
-    async with pool.uow() as unit:  # someone else moves it on meanwhile
-        fresh = await unit.payments.get("pay_stale")
-        assert fresh is not None
-        fresh.failed_attempts += 1
-        await unit.payments.update(fresh)
-        await unit.commit()
-    with pytest.raises(ConcurrentUpdate):
-        async with pool.uow.autocommit() as unit:
-            unit.payments.adopt(stale)
-            await unit.payments.update(_canceled(stale, 22))
-            await unit.commit()
-    async with pool.uow.reader() as reader:
-        feed = await reader.events.list_after(None, 10)
-        assert [event.type for event in feed].count("PaymentCanceled") == 2  # the lost race stored no event
-        after = await reader.payments.get("pay_stale")
-    assert after is not None and after.status is not PaymentStatus.CANCELED and after.failed_attempts == 1
 
 
 async def test_a_unit_of_work_cancelled_mid_statement_leaves_the_pool_usable(pool: OnePooledConnection) -> None:
