@@ -51,6 +51,9 @@ def event_arrays(events: list[DomainEvent]) -> dict[str, list[Any]]:
             "documents": [json_text(e.data()) for e in events]}
 
 
+Shape = tuple[Table, bool, tuple[str, ...], tuple[str, ...]]  # table, INSERT or not, columns set, columns matched
+
+
 @dataclass(slots=True)
 class DeferredWrite:
     """One row's INSERT, or its UPDATE where `match` holds (id and version; the inbox's event key), not sent yet."""
@@ -62,15 +65,12 @@ class DeferredWrite:
     match: dict[str, Any] = field(default_factory=dict)
     aggregate: Any = None  # whose events are stored with it
 
-    def shape(self) -> tuple[Table, bool, tuple[str, ...], tuple[str, ...]]:
+    def shape(self) -> Shape:
         return self.table, self.inserts, tuple(self.values), tuple(self.match)
 
     def params(self) -> dict[str, Any]:
         """The parameters of the write alone (alone_statement): values by column, match values as match_<column>."""
         return {**self.values, **{"match_" + column: value for column, value in self.match.items()}}
-
-
-Shape = tuple[Table, bool, tuple[str, ...], tuple[str, ...]]
 
 
 @functools.cache
@@ -109,11 +109,20 @@ def writes_statement(shapes: tuple[Shape, ...], with_events: bool) -> TextClause
     return statement.bindparams(*binds, *(EVENT_ARRAYS if with_events else ()))
 
 
-def writes_params(writes: list[DeferredWrite], events: list[DomainEvent]) -> dict[str, Any]:
+@functools.lru_cache(maxsize=512)
+def _bind_names(shapes: tuple[Shape, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """Per write, its values' and its match values' parameter names, in the order of its columns (once per shape:
+    a settlement's 25 names were 25 f-strings per request)."""
+    return tuple((tuple(f"w{n}_{c}" for c in columns), tuple(f"w{n}_match_{c}" for c in match))
+                 for n, (_, _, columns, match) in enumerate(shapes))
+
+
+def writes_params(shapes: tuple[Shape, ...], writes: list[DeferredWrite],
+                  events: list[DomainEvent]) -> dict[str, Any]:
     params: dict[str, Any] = event_arrays(events) if events else {}
-    for n, write in enumerate(writes):
-        params.update({f"w{n}_{c}": v for c, v in write.values.items()})
-        params.update({f"w{n}_match_{c}": v for c, v in write.match.items()})
+    for (value_names, match_names), write in zip(_bind_names(shapes), writes, strict=True):
+        params.update(zip(value_names, write.values.values(), strict=True))
+        params.update(zip(match_names, write.match.values(), strict=True))
     return params
 
 

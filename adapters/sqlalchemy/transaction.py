@@ -142,10 +142,10 @@ class SqlTransaction:
             if not write.inserts and result.rowcount != 1:
                 raise _missing(write)
             return
-        statement = writes_statement(tuple(write.shape() for write in writes), bool(events))
+        shapes = tuple(write.shape() for write in writes)
         try:
             async with self.step(guarded):
-                await run(statement, writes_params(writes, events))
+                await run(writes_statement(shapes, bool(events)), writes_params(shapes, writes, events))
         except DBAPIError as error:
             failed = write_that_matched_no_row(error)
             if failed is None:
