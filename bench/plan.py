@@ -26,6 +26,7 @@ from bench.inprocess import Statement
 _ID = re.compile(r"^([a-z]+)_([A-Za-z0-9]{16,})$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _PARAM = re.compile(r"\$(\d+)\b")
+_WRITING_WITH = re.compile(r"^\s*WITH\s+\w+\s+AS\s*\(\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 NOW_WINDOW_S = 300.0
 
 
@@ -135,8 +136,8 @@ def summary(steps: list[Step]) -> dict[str, int]:
             out["transaction"] += 1
         elif verb == "SELECT" and "pg_advisory" not in step.sql:
             out["read"] += 1
-        elif verb in ("INSERT", "UPDATE", "DELETE"):
-            out["write"] += 1
+        elif verb in ("INSERT", "UPDATE", "DELETE") or _WRITING_WITH.match(step.sql):
+            out["write"] += 1  # (a claim's or the held writes' data-modifying WITH: a write that may read too)
         else:
             out["other"] += 1
     return out

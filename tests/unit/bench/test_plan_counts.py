@@ -1,10 +1,11 @@
-"""The bench's correctness check counts the outbox rows each recorded request added (bench.run.outbox_rows), to
-compare with the rows the load added: the events go as arrays, alone or in one statement with the writes
-(adapters/sqlalchemy/deferred_writes.py), whose status then names the SELECT, not the rows inserted."""
+"""What the bench counts in a recorded request. The outbox rows it added (bench.run.outbox_rows), which the
+correctness check compares with the rows the load added: the events go as arrays, alone or in one statement with
+the writes (adapters/sqlalchemy/deferred_writes.py), whose status then names the SELECT, not the rows inserted. Its
+round trips by kind (bench.plan.summary), where a data-modifying WITH is a write."""
 
 from __future__ import annotations
 
-from bench.plan import Param, Step
+from bench.plan import Param, Step, summary
 from bench.run import outbox_rows
 
 _EVENTS = [Param("const", value=["PaymentSucceeded", "OrderPaid", "InvoicePaid"]),
@@ -26,3 +27,14 @@ def test_events_alone_count_by_their_arrays_or_their_status_and_other_statements
     many = Step("many", "INSERT INTO outbox (type) VALUES ($1)", [[Param("const", value="A")]] * 4)
     other = Step("prepared", "UPDATE payments SET status = $1", [Param("const", value="paid")], status="UPDATE 1")
     assert [outbox_rows([s]) for s in (alone, listed, many, other)] == [2, 1, 4, 0]
+
+
+def test_a_data_modifying_with_counts_as_a_write_and_a_plain_with_as_other() -> None:
+    steps = [Step("simple", "BEGIN ISOLATION LEVEL READ COMMITTED;"),
+             Step("prepared", "WITH claimed AS (INSERT INTO webhook_inbox (event_id) VALUES ($1) ON CONFLICT DO "
+                  "NOTHING RETURNING 1) SELECT 1"),
+             Step("prepared", "SELECT payments.id FROM payments WHERE payments.id = $1 FOR UPDATE"),
+             Step("prepared", "WITH w0 AS (UPDATE payments SET status = $1 WHERE id = $2 RETURNING 1) SELECT 0"),
+             Step("prepared", "WITH recent AS (SELECT 1) SELECT * FROM recent"),
+             Step("simple", "COMMIT;")]
+    assert summary(steps) == {"statements": 6, "transaction": 2, "read": 1, "write": 2, "other": 1}
