@@ -40,8 +40,8 @@ EVENTS_IN_COMMIT_ORDER = (  # the rows of `e`, in their order, after the commit-
     f"(SELECT pg_advisory_xact_lock({COMMIT_ORDER_LOCK})) AS commit_order, "
     "unnest(:types, :occurred, :documents) WITH ORDINALITY AS e(type, occurred_at, data, n)"
 )
-INSERT_EVENTS = f"INSERT INTO outbox (type, occurred_at, data) " \
-                f"SELECT e.type, e.occurred_at, e.data::jsonb FROM {EVENTS_IN_COMMIT_ORDER} ORDER BY e.n"
+INSERT_EVENTS = ("INSERT INTO outbox (type, occurred_at, data) "
+                 f"SELECT e.type, e.occurred_at, e.data::jsonb FROM {EVENTS_IN_COMMIT_ORDER} ORDER BY e.n")
 NO_ROW = "HX001"  # hexpay_no_row's SQLSTATE (Alembic 0004)
 _NO_ROW_MESSAGE = re.compile(r"hexpay: write (\d+) matched no row")
 
