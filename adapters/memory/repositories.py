@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -147,6 +147,10 @@ class MemoryInvoiceRepository(_Repository):
     async def get_for_order(self, order_id: str) -> Invoice | None:
         found = self._find(lambda i: i.order_id == order_id)
         return found[0] if found else None
+
+    async def list_for_orders(self, order_ids: Sequence[str]) -> dict[str, Invoice]:
+        wanted = set(order_ids)
+        return {invoice.order_id: invoice for invoice in self._find(lambda i: i.order_id in wanted)}
 
     async def next_sequence(self, year: int) -> int:
         """The year's counter row stays locked until the transaction ends, so numbers are handed out in turn."""

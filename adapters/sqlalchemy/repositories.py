@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, Table, and_, bindparam, or_, select
@@ -105,6 +105,7 @@ _LINES_OF_ORDER = select(order_lines).where(order_lines.c.order_id == bindparam(
 _LINE_COLUMNS = ("position", "description", "quantity", "unit_amount", "currency")
 _INVOICE_BY_ID = select(invoices).where(invoices.c.id == bindparam("invoice_id"))
 _INVOICE_OF_ORDER = select(invoices).where(invoices.c.order_id == bindparam("order_id"))
+_INVOICES_OF_ORDERS = select(invoices).where(invoices.c.order_id.in_(bindparam("order_ids", expanding=True)))
 
 
 @functools.cache
@@ -320,6 +321,16 @@ class SqlAlchemyInvoiceRepository(_Repository):
 
     async def get_for_order(self, order_id: str) -> Invoice | None:
         return await self._one(_INVOICE_OF_ORDER, {"order_id": order_id})
+
+    async def list_for_orders(self, order_ids: Sequence[str]) -> dict[str, Invoice]:
+        if not order_ids:
+            return {}
+        tx = self._tx()
+        found = {}
+        for row in (await tx.execute(_INVOICES_OF_ORDERS, {"order_ids": list(order_ids)})).mappings():
+            tx.remember_row(invoices, row)
+            found[row["order_id"]] = mapping.invoice_from(row)
+        return found
 
     async def next_sequence(self, year: int) -> int:
         """One upsert: the year's counter row stays locked until commit, so concurrent numbering waits in turn

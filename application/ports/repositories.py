@@ -13,6 +13,7 @@ Guarantees every adapter (memory, SQLite, Postgres) must give, proven by tests/c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -91,6 +92,10 @@ class InvoiceRepository(Protocol):
     async def get(self, invoice_id: str) -> Invoice | None: ...
 
     async def get_for_order(self, order_id: str) -> Invoice | None: ...
+
+    async def list_for_orders(self, order_ids: Sequence[str]) -> dict[str, Invoice]:
+        """The invoices of these orders, by order id, in one read (a page of a customer's orders); an order
+        without one is left out."""
 
     async def next_sequence(self, year: int) -> int:
         """The next invoice sequence number of the year: gapless when the transaction commits."""

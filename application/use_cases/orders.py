@@ -106,12 +106,8 @@ class ListCustomerOrders:
             if customer_id is None:
                 return []
             orders = await uow.orders.list_for_customer(customer_id, page)
-            views = []
-            for order in orders:
-                invoice = await uow.invoices.get_for_order(order.id)
-                if invoice is not None:
-                    views.append(OrderView(order, invoice))
-            return views
+            invoices = await uow.invoices.list_for_orders([order.id for order in orders])  # one read per page
+            return [OrderView(order, invoices[order.id]) for order in orders if order.id in invoices]
 
 
 class CancelOrder:

@@ -634,6 +634,24 @@ async def test_invoice_for_order(store: StoreUnderTest) -> None:
         assert await uow.invoices.get_for_order("ord_2") is None
 
 
+async def test_the_invoices_of_several_orders_read_as_each_alone_and_save_as_read(store: StoreUnderTest) -> None:
+    await seed(store, make.order("ord_1"), make.invoice("inv_1", order_id="ord_1"),
+               make.order("ord_2", created=4), make.order("ord_3", created=5),
+               make.invoice("inv_3", order_id="ord_3", number="INV-2026-000003"))
+    async with store.uow() as uow:
+        found = await uow.invoices.list_for_orders(["ord_1", "ord_2", "ord_3", "ord_9"])
+        assert found == {"ord_1": await uow.invoices.get_for_order("ord_1"),
+                         "ord_3": await uow.invoices.get_for_order("ord_3")}
+        assert await uow.invoices.list_for_orders([]) == {}
+    async with store.uow() as uow:  # what it read is what the next write is compared with
+        invoice = (await uow.invoices.list_for_orders(["ord_3"]))["ord_3"]
+        invoice.status = InvoiceStatus.VOID
+        await uow.invoices.update(invoice)
+        await uow.commit()
+    async with store.uow() as uow:
+        assert (await uow.invoices.get("inv_3")).status is InvoiceStatus.VOID
+
+
 async def test_an_order_with_its_invoice_reads_as_each_alone_and_saves_as_read(store: StoreUnderTest) -> None:
     await seed(store, make.order("ord_1"), make.invoice(order_id="ord_1"), make.order("ord_2", created=4))
     async with store.uow() as uow:

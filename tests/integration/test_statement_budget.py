@@ -71,7 +71,8 @@ async def recorded(postgres_url: str) -> dict[str, list[str]]:
             assert declined.response.json()["status"] == "requires_payment_method"
         shapes["declined confirm"] = [shape(s) for s in declined.statements]
         payment_id = created.response.json()["payment_id"]
-        for name, path in (("get", f"/api/store/payments/{payment_id}/"), ("list", "/api/v1/me/payment-methods/")):
+        for name, path in (("get", f"/api/store/payments/{payment_id}/"), ("list", "/api/v1/me/payment-methods/"),
+                           ("orders", "/api/v1/me/orders/?limit=1"), ("more orders", "/api/v1/me/orders/?limit=50")):
             read = await hexpay.record("GET", path, headers=hexpay.shopper("shopper-1"))
             assert read.response.status_code == 200
             shapes[name] = [shape(s) for s in read.statements]
@@ -154,3 +155,13 @@ def test_a_shopper_reads_a_payment_or_their_cards_in_one_round_trip(recorded: di
     # Whose they are is checked against the shopper's customer id, remembered since it was first read.
     assert recorded["get"] == ["SELECT payments"]
     assert recorded["list"] == ["SELECT payment_methods"]
+
+
+def test_a_page_of_a_shoppers_orders_takes_the_same_round_trips_whatever_its_size(
+    recorded: dict[str, list[str]],
+) -> None:
+    # The orders, their lines and their invoices: a read each for the whole page (the invoices were read one order
+    # at a time, a round trip per order on the page).
+    expected = ["BEGIN", "SELECT orders", "SELECT order_lines", "SELECT invoices", "ROLLBACK"]
+    assert recorded["orders"] == expected
+    assert recorded["more orders"] == expected
