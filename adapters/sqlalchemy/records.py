@@ -33,7 +33,6 @@ def _insert_or_skip(is_postgres: bool, table: Any) -> Any:
 # Statements built once (SQLAlchemy then skips their construction and cache key on every request).
 _EVENT = (webhook_inbox.c.gateway_account_id == bindparam("match_account_id"),
           webhook_inbox.c.event_id == bindparam("match_event_id"))
-_SET_OUTCOME = update(webhook_inbox).where(*_EVENT)
 _GET_EVENT = select(webhook_inbox).where(*_EVENT)
 _KEY = (idempotency_keys.c.caller == bindparam("match_caller"), idempotency_keys.c.key == bindparam("match_key"))
 _GET_RECORD = select(idempotency_keys).where(*_KEY)
@@ -88,17 +87,10 @@ class SqlAlchemyWebhookInbox:
 
     async def set_outcome(self, gateway_account_id: str, event_id: str, outcome: str, payment_id: str | None) -> None:
         """Postgres: held until commit with the settlement's writes (deferred_writes.py), NotFound coming then."""
-        tx = self._tx()
-        missing = functools.partial(NotFound, f"no webhook event {event_id} for {gateway_account_id}")
-        values = {"outcome": outcome, "payment_id": payment_id}
-        if tx.is_postgres:
-            key = {"gateway_account_id": gateway_account_id, "event_id": event_id}
-            tx.defer((webhook_inbox.name, gateway_account_id, event_id),
-                     DeferredWrite(webhook_inbox, False, values, missing, key))
-            return
-        if (await tx.execute(_SET_OUTCOME, {**values, "match_account_id": gateway_account_id,
-                                            "match_event_id": event_id})).rowcount != 1:
-            raise missing()
+        await self._tx().write_row((webhook_inbox.name, gateway_account_id, event_id), DeferredWrite(
+            webhook_inbox, False, {"outcome": outcome, "payment_id": payment_id},
+            functools.partial(NotFound, f"no webhook event {event_id} for {gateway_account_id}"),
+            {"gateway_account_id": gateway_account_id, "event_id": event_id}))
 
     async def get(self, gateway_account_id: str, event_id: str) -> InboxEntry | None:
         row = (await self._tx().execute(_GET_EVENT, {"match_account_id": gateway_account_id,

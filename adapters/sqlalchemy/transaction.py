@@ -109,6 +109,14 @@ class SqlTransaction:
         self.deferred[row] = write
         self.execute = self._send_deferred_first
 
+    async def write_row(self, row: Hashable, write: DeferredWrite) -> None:
+        """A one-statement write of a row that is no aggregate (a webhook's outcome): held on Postgres (defer), sent
+        at once elsewhere; either way an UPDATE that matched no row raises the write's own error."""
+        if self.is_postgres:
+            self.defer(row, write)
+        else:
+            await self._send([write], [], self.execute, guarded=False)
+
     async def _send_deferred_first(self, statement: Any, params: Any = None) -> Any:
         await self.send_deferred()
         return await self.execute(statement, params)

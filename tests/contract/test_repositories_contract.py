@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from application.ports.repositories import IdempotencyRecord, InboxEntry, Page
-from domain.errors import ConcurrentUpdate, DuplicateRecord
+from domain.errors import ConcurrentUpdate, DuplicateRecord, NotFound
 from domain.events import OrderCanceled, PaymentCreated
 from domain.invoice import InvoiceStatus
 from domain.payment import PaymentStatus
@@ -393,6 +393,16 @@ async def test_children_events_are_drained_with_their_payment(store: StoreUnderT
 def _entry(event_id: str = "evt_1") -> InboxEntry:
     return InboxEntry(gateway_account_id="gwa_1", event_id=event_id, type="payment_intent.succeeded",
                       received_at=at(50))
+
+
+async def test_an_outcome_for_an_event_never_received_is_not_found(store: StoreUnderTest) -> None:
+    """From set_outcome() or, where the store holds the write until then, commit(); nothing is stored."""
+    async with store.uow() as uow:
+        with pytest.raises(NotFound, match="evt_9"):
+            await uow.webhook_inbox.set_outcome("gwa_1", "evt_9", "applied", "pay_1")
+            await uow.commit()
+    async with store.uow() as uow:
+        assert await uow.webhook_inbox.get("gwa_1", "evt_9") is None
 
 
 async def test_the_inbox_records_an_event_once(store: StoreUnderTest) -> None:
