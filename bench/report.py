@@ -7,13 +7,17 @@ all (the ceiling)."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from bench import goal
 from bench.measure import Measurement
 from bench.scenarios import SCENARIOS
 
@@ -51,6 +55,7 @@ def document(results: list[Measurement], options: Any, statements: dict[str, Any
             "hexpay/pgbench req/s": _ratio(hexpay.get("rps"), pgbench.get("rps")),
             "bare/hexpay CPU per request": _ratio(bare.get("cpu_us_per_request"), hexpay.get("cpu_us_per_request")),
         }
+        found["goal"] = goal.judge(found)
         side[scenario] = found
     curve: dict[str, list[dict[str, Any]]] = {}
     for m in results:
@@ -114,6 +119,9 @@ def table(doc: dict[str, Any]) -> str:
         lines.append(f"{'':<21} hexpay/bare {_f(r['hexpay/bare req/s'], 2)}{by_window}   hexpay/pgbench "
                      f"{_f(r['hexpay/pgbench req/s'], 2)}   (req/s; bare/hexpay CPU per request "
                      f"{_f(r['bare/hexpay CPU per request'], 2)})")
+        verdict = goal.line(found.get("goal") or goal.judge(found))  # a run saved before the goal was judged
+        if verdict:
+            lines.append(f"{'':<21} {verdict}")
     if any(len(points) > 1 for points in doc["cost_curve"].values()):
         levels = sorted({p["level"] for points in doc["cost_curve"].values() for p in points})
         lines += ["", "cost curve (hexpay): req/s and CPU us/request by paid orders in the database",
@@ -127,3 +135,16 @@ def table(doc: dict[str, Any]) -> str:
         lines.append("\nPostgres is not on this machine: its CPU is not measured (server CPU only).")
     lines.append("\nall answers checked against the database: " + ("yes" if doc["all_correct"] else "NO (see JSON)"))
     return "\n".join(lines)
+
+
+def main() -> None:
+    """`python -m bench.report [FILE]`: the table of a saved run (default: the latest), as `make bench` printed it,
+    with the goal judged on it even if it was saved before the goal was part of the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("file", nargs="?", type=Path,
+                        default=Path(__file__).parent / "results" / "bench-latest.json")
+    print(table(json.loads(parser.parse_args().file.read_text())))
+
+
+if __name__ == "__main__":
+    main()
