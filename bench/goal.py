@@ -39,6 +39,15 @@ def judge(found: dict[str, Any]) -> dict[str, Any]:
     return verdict
 
 
+def duplicates(statements: dict[str, Any]) -> dict[str, Any] | None:
+    """The goal's third part: a duplicate webhook delivery cheaper than a new one, in round trips (the recorded
+    requests of the run; its CPU is measured apart, by running the scenario at two shares of duplicates)."""
+    new, duplicate = (statements.get(f"webhook/{v}", {}).get("statements") for v in ("new", "duplicate"))
+    if not new or not duplicate:
+        return None
+    return {"new": new, "duplicate": duplicate, "met": duplicate < new}
+
+
 def line(verdict: dict[str, Any]) -> str:
     """One line of the table: what holds and, where the ratio does not, the CPU to take off."""
     parts = []
@@ -55,6 +64,10 @@ def line(verdict: dict[str, Any]) -> str:
                          f"{verdict['pgbench_p99_ms']:.0f} ms)")
         else:
             parts.append(f"p99 < {P99_MS:g} ms: not met")
+    twice = verdict.get("duplicates")
+    if twice is not None:
+        parts.append(f"a duplicate cheaper than a new event: {'met' if twice['met'] else 'not met'} "
+                     f"({twice['duplicate']} statements against {twice['new']})")
     return "goal: " + "; ".join(parts) if parts else ""
 
 

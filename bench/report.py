@@ -55,7 +55,7 @@ def document(results: list[Measurement], options: Any, statements: dict[str, Any
             "hexpay/pgbench req/s": _ratio(hexpay.get("rps"), pgbench.get("rps")),
             "bare/hexpay CPU per request": _ratio(bare.get("cpu_us_per_request"), hexpay.get("cpu_us_per_request")),
         }
-        found["goal"] = goal.judge(found)
+        found["goal"] = _judged(found, scenario, statements)
         side[scenario] = found
     curve: dict[str, list[dict[str, Any]]] = {}
     for m in results:
@@ -78,6 +78,13 @@ def document(results: list[Measurement], options: Any, statements: dict[str, Any
         "measurements": [m.to_json() for m in results],
         "all_correct": all(m.checks.get("ok", False) for m in results),
     }
+
+
+def _judged(found: dict[str, Any], scenario: str, statements: dict[str, Any]) -> dict[str, Any]:
+    verdict = goal.judge(found)
+    if scenario == "webhook":
+        verdict["duplicates"] = goal.duplicates(statements)
+    return verdict
 
 
 def _f(value: Any, digits: int = 0) -> str:
@@ -119,7 +126,8 @@ def table(doc: dict[str, Any]) -> str:
         lines.append(f"{'':<21} hexpay/bare {_f(r['hexpay/bare req/s'], 2)}{by_window}   hexpay/pgbench "
                      f"{_f(r['hexpay/pgbench req/s'], 2)}   (req/s; bare/hexpay CPU per request "
                      f"{_f(r['bare/hexpay CPU per request'], 2)})")
-        verdict = goal.line(found.get("goal") or goal.judge(found))  # a run saved before the goal was judged
+        # a run saved before the goal was judged is judged here
+        verdict = goal.line(found.get("goal") or _judged(found, scenario, statements))
         if verdict:
             lines.append(f"{'':<21} {verdict}")
     if any(len(points) > 1 for points in doc["cost_curve"].values()):

@@ -91,3 +91,22 @@ def test_the_table_of_a_run_saved_before_the_goal_judges_it(tmp_path: Path, caps
     report.main()
     printed = capsys.readouterr().out
     assert "goal: hexpay/bare >= 0.85: not met: 200 us of server CPU per request over budget" in printed
+    assert "a duplicate cheaper than a new event" not in printed  # the saved run recorded no duplicate
+
+
+@pytest.mark.parametrize(("new", "duplicate", "expected"), [
+    (6, 3, "a duplicate cheaper than a new event: met (3 statements against 6)"),
+    (6, 6, "a duplicate cheaper than a new event: not met (6 statements against 6)"),
+])
+def test_the_webhook_judges_a_duplicate_against_a_new_event(new: int, duplicate: int, expected: str) -> None:
+    statements = {"webhook/new": {"statements": new}, "webhook/duplicate": {"statements": duplicate}}
+    verdict = goal.judge(_found(0.9, bare_cpu=850.0, hexpay_cpu=900.0, server_cpu=600.0, p99=30.0))
+    verdict["duplicates"] = goal.duplicates(statements)
+    assert goal.line(verdict).endswith(expected)
+
+
+def test_a_run_that_recorded_no_duplicate_says_nothing_of_them() -> None:
+    assert goal.duplicates({"webhook/new": {"statements": 6}}) is None
+    verdict = goal.judge(_found(0.9, bare_cpu=850.0, hexpay_cpu=900.0, server_cpu=600.0, p99=30.0))
+    verdict["duplicates"] = None
+    assert "duplicate" not in goal.line(verdict)
