@@ -2,5 +2,5 @@
 -- `make bench`, regenerated on every run). Variables: see bench/scenarios.py.
 \set m random(:rlo, :hist)
 \set c (1 + ((:m - 1) % 10000))
-INSERT INTO idempotency_keys (caller, key, fingerprint, created_at, status_code, response_body, response_headers) VALUES (('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR, ('k_s' || :m)::VARCHAR, 'd4208b666582a2acd6bd2621140b11984253291c888aa5223e932a09e8f95971'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, NULL::INTEGER, NULL::BYTEA, NULL::JSONB) ON CONFLICT DO NOTHING;
+INSERT INTO idempotency_keys (caller, key, fingerprint, created_at, status_code, response_body, response_headers) VALUES (('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR, ('k_s' || :m)::VARCHAR, 'fe4e958734e2c0679f0dc65582420edbafda40160e7f74d1e27edfd2f7404ded'::VARCHAR, now()::TIMESTAMP WITH TIME ZONE, NULL::INTEGER, NULL::BYTEA, NULL::JSONB) ON CONFLICT DO NOTHING;
 SELECT idempotency_keys.caller, idempotency_keys.key, idempotency_keys.fingerprint, idempotency_keys.created_at, idempotency_keys.status_code, idempotency_keys.response_body, idempotency_keys.response_headers FROM idempotency_keys WHERE idempotency_keys.caller = ('shopper:' || ('shopper-b' || lpad((:c)::text, 8, '0')))::VARCHAR AND idempotency_keys.key = ('k_s' || :m)::VARCHAR;
