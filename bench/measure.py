@@ -27,6 +27,10 @@ class Window:
     postgres_backends_started: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     exhausted: bool = False
+    # The share of the workers' CPU that the busiest worker used: 1 / workers when the load was even. uvicorn's
+    # workers accept from one socket, and the load client's 32 keep-alive connections land as the kernel wakes
+    # them, so one worker may hold most of them; it saturates its core while the other idles, for either system.
+    busiest_worker_share: float | None = None
 
     @property
     def rps(self) -> float:
@@ -43,10 +47,17 @@ class Window:
 
 
 def window(latencies_s: list[float], seconds: float, server_cpu: float | None, postgres_cpu: float | None,
-           client_cpu: float | None, statuses: dict[str, int], born: int = 0, exhausted: bool = False) -> Window:
+           client_cpu: float | None, statuses: dict[str, int], born: int = 0, exhausted: bool = False,
+           workers_cpu: list[float] | None = None) -> Window:
     ms = [x * 1000 for x in latencies_s]
     return Window(len(ms), seconds, server_cpu, postgres_cpu, client_cpu, percentile(ms, 0.50),
-                  percentile(ms, 0.99), born, statuses, exhausted)
+                  percentile(ms, 0.99), born, statuses, exhausted, busiest_share(workers_cpu or []))
+
+
+def busiest_share(workers_cpu: list[float]) -> float | None:
+    """The busiest worker's share of the workers' CPU over a window (None for one worker, or none used)."""
+    total = sum(workers_cpu)
+    return round(max(workers_cpu) / total, 3) if len(workers_cpu) > 1 and total > 0 else None
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Measurement:
             "postgres_cpu_us_per_request": postgres,
             "cpu_us_per_request": None if postgres is None else (server or 0.0) + postgres,
             "peak_rss_mib_per_worker": [round(r, 1) for r in self.peak_rss_mib],
+            "busiest_worker_share": self.median(lambda w: w.busiest_worker_share),
             "correct": bool(self.checks.get("ok", False)),
         }
 

@@ -126,6 +126,12 @@ def table(doc: dict[str, Any]) -> str:
         lines.append(f"{'':<21} hexpay/bare {_f(r['hexpay/bare req/s'], 2)}{by_window}   hexpay/pgbench "
                      f"{_f(r['hexpay/pgbench req/s'], 2)}   (req/s; bare/hexpay CPU per request "
                      f"{_f(r['bare/hexpay CPU per request'], 2)})")
+        split = {system: found[system].get("busiest_worker_share") for system in ("bare", "hexpay")
+                 if found.get(system) and found[system].get("busiest_worker_share") is not None}
+        if split:
+            workers = max((found[system]["workers"] or 1) for system in split)
+            lines.append(f"{'':<21} busiest worker's share of the server CPU (median; {1 / workers:.2f} is even): "
+                         + ", ".join(f"{system} {share:.2f}" for system, share in split.items()))
         # a run saved before the goal was judged is judged here
         verdict = goal.line(found.get("goal") or _judged(found, scenario, statements))
         if verdict:

@@ -131,9 +131,11 @@ async def http_window(ctx: Context, server: Server, requests: list[bytes], secon
     if measured:
         await asyncio.sleep(margin)
         m0, s0, c0 = ctx.watch.mark(), server.cpu(), procstat.cpu_seconds(client.pid)
+        w0 = server.workers_cpu() if server.workers > 1 else {}
         recording = await _profile(ctx, server, seconds) if ctx.options.profile else None
         await asyncio.sleep(seconds)
         m1, s1, c1 = ctx.watch.mark(), server.cpu(), procstat.cpu_seconds(client.pid)
+        w1 = server.workers_cpu() if server.workers > 1 else {}
         if recording is not None:
             written = await profiling.finish(recording)
             where = written.relative_to(ROOT) if written else f"py-spy failed, see {recording.summary}"
@@ -149,7 +151,8 @@ async def http_window(ctx: Context, server: Server, requests: list[bytes], secon
         postgres, born = ctx.watch.used(m0, m1)
         statuses = Counter(str(o.status) for o in inside)
         stats = window([o.ended - o.sent for o in inside], span, s1 - s0, postgres,
-                       None if c0 is None or c1 is None else c1 - c0, dict(statuses), born, result.exhausted)
+                       None if c0 is None or c1 is None else c1 - c0, dict(statuses), born, result.exhausted,
+                       [w1[pid] - w0[pid] for pid in w0 if pid in w1])
     return stats, result
 
 

@@ -78,6 +78,10 @@ class Server:
     def cpu(self) -> float:
         return procstat.tree_cpu(self.pid)
 
+    def workers_cpu(self) -> dict[int, float]:
+        """Each worker's own CPU seconds so far (a worker gone or unreadable is left out)."""
+        return {pid: cpu for pid in self.workers_pids() if (cpu := procstat.cpu_seconds(pid)) is not None}
+
     def peak_rss_mib(self) -> list[float]:
         return [r for r in (procstat.peak_rss_mib(p) for p in self.workers_pids()) if r is not None]
 
