@@ -1,11 +1,11 @@
 """The load client, run as its own process: N keep-alive HTTP/1.1 connections on loopback, each sending its next
 request as soon as the previous answer is in, until the time is up or the requests run out.
 
-`python -m bench.load JOB RESULT`: JOB (pickle) holds the port, connections, duration, the requests (raw bytes)
-and, for create_payment, the share of replays: a replay re-sends an original whose answer came in at least
-`replay_after` seconds earlier, and its answer must be the original's status and body with Idempotent-Replayed:
-true. RESULT (pickle) gets, per request:
-index, replay flag, status, send and end times (epoch seconds), and the body where the caller asked for bodies.
+`python -m bench.load JOB RESULT`: JOB (pickle) holds the ports (one per server worker; the connections are spread
+evenly over them), connections, duration, the requests (raw bytes) and, for create_payment, the share of replays:
+a replay re-sends an original whose answer came in at least `replay_after` seconds earlier, and its answer must be
+the original's status and body with Idempotent-Replayed: true. RESULT (pickle) gets, per request: index, replay
+flag, status, send and end times (epoch seconds), and the body where the caller asked for bodies.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import uvloop
 
 @dataclass
 class Job:
-    port: int
+    ports: list[int]  # the server's workers, one port each: connection i goes to ports[i % len(ports)]
     connections: int
     duration: float
     requests: list[bytes]
@@ -97,8 +97,8 @@ async def run(job: Job) -> Result:
         next_index += 1
         return next_index - 1, False
 
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", job.port)
+    async def connection(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.time() < deadline:
                 item = take()
@@ -124,7 +124,7 @@ async def run(job: Job) -> Result:
 
     result.started = time.time()
     deadline = result.started + job.duration
-    await asyncio.gather(*(connection() for _ in range(job.connections)))
+    await asyncio.gather(*(connection(job.ports[n % len(job.ports)]) for n in range(job.connections)))
     result.ended = time.time()
     return result
 

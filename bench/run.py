@@ -121,7 +121,7 @@ async def http_window(ctx: Context, server: Server, requests: list[bytes], secon
                       replay_share: float = 0.0, keep_bodies: bool = False, cycle: bool = False,
                       ) -> tuple[Any, Result]:
     margin = ctx.options.margin if measured else 0.0
-    job = Job(server.port, ctx.options.connections, seconds + 2 * margin, requests, keep_bodies=keep_bodies,
+    job = Job(server.ports, ctx.options.connections, seconds + 2 * margin, requests, keep_bodies=keep_bodies,
               replay_share=replay_share, seed=random.randrange(1 << 30), cycle=cycle)
     job_path, result_path = ctx.workdir / f"job-{uuid.uuid4().hex}", ctx.workdir / f"result-{uuid.uuid4().hex}"
     job_path.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))

@@ -26,7 +26,9 @@ def free_port() -> int:
 class Server:
     def __init__(self, app: str, workers: int, env: dict[str, str], log: Path) -> None:
         self.app, self.workers, self.env, self.log = app, workers, env, log
-        self.port = free_port()
+        # One port per worker (bench.serve --ports): the load spreads its connections over them evenly.
+        self.ports = [free_port() for _ in range(workers)]
+        self.port = self.ports[0]  # setup requests, which need no spreading
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -37,8 +39,8 @@ class Server:
     def _spawn(self) -> None:
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.serve", self.app, "--port", str(self.port), "--workers",
-                 str(self.workers)], cwd=ROOT, env={**os.environ, **self.env}, stdout=handle, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "bench.serve", self.app, "--ports", ",".join(map(str, self.ports))],
+                cwd=ROOT, env={**os.environ, **self.env}, stdout=handle, stderr=subprocess.STDOUT)
 
     async def start(self) -> Server:
         self._spawn()
@@ -47,15 +49,15 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.app} server exited: see {self.log}")
-            if len(self.workers_pids()) >= self.workers and await self._answers():
+            if len(self.workers_pids()) >= self.workers and all([await self._answers(p) for p in self.ports]):
                 await asyncio.sleep(0.5 if self.workers > 1 else 0.1)  # every worker past its startup
                 return self
             await asyncio.sleep(0.2)
-        raise RuntimeError(f"{self.app} server did not answer on port {self.port}: see {self.log}")
+        raise RuntimeError(f"{self.app} server did not answer on ports {self.ports}: see {self.log}")
 
-    async def _answers(self) -> bool:
+    async def _answers(self, port: int) -> bool:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             return False
         writer.write(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -68,11 +70,11 @@ class Server:
         return True
 
     def workers_pids(self) -> list[int]:
-        """The processes that serve requests: uvicorn's workers, or the one process when it runs alone."""
-        children = [p for p in procstat.descendants(self.pid) if "bench.serve" in procstat.title(p)
-                    or "multiprocessing" in procstat.title(p)]
+        """The processes that serve requests: one per port (forked by bench.serve), or the one process alone."""
         if self.workers == 1:
             return [self.pid]
+        children = [p for p in procstat.descendants(self.pid) if "bench.serve" in procstat.title(p)
+                    or "multiprocessing" in procstat.title(p)]
         return [p for p in children if "resource_tracker" not in procstat.title(p)]
 
     def cpu(self) -> float:
