@@ -38,5 +38,5 @@ def test_the_summary_sums_own_and_inclusive_samples_over_every_process(tmp_path:
 
 
 def test_a_recursive_function_counts_once_per_sample() -> None:
-    stacks = Counter({("f (a/x.py:1)", "f (a/x.py:2)", "g (a/y.py:3)"): 4})
+    stacks: Counter[tuple[str, ...]] = Counter({("f (a/x.py:1)", "f (a/x.py:2)", "g (a/y.py:3)"): 4})
     assert "100.0%  f (a/x.py)" in summary(stacks)
