@@ -27,9 +27,9 @@ class Window:
     postgres_backends_started: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     exhausted: bool = False
-    # The share of the workers' CPU that the busiest worker used: 1 / workers when the load was even. uvicorn's
-    # workers accept from one socket, and the load client's 32 keep-alive connections land as the kernel wakes
-    # them, so one worker may hold most of them; it saturates its core while the other idles, for either system.
+    # The share of the workers' CPU that the busiest worker used: 1 / workers when the load was even. The check
+    # that the load's connections are spread over the workers (a port each): with uvicorn's one shared socket
+    # they landed as the kernel woke a worker, up to 0.87 on one of two, which saturated while the other idled.
     busiest_worker_share: float | None = None
 
     @property
