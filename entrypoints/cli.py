@@ -40,9 +40,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from entrypoints import workers
+
     settings = _settings()
     if not args.no_migrate:
         _upgrade(settings)
+    if args.workers > 1 and workers.spreads_by_hash() and not args.shared_socket:
+        # A listening socket per worker (entrypoints/workers.py): uvicorn's workers share one, and keep-alive
+        # connections can pile up on whichever worker was awake when they arrived.
+        from entrypoints.http.logs import configure_logging
+
+        configure_logging(settings.log_level, (settings.admin_token, settings.jwt_secret, *settings.secret_keys))
+        sys.exit(workers.serve_workers(workers.ServeOptions(host=args.host, port=args.port), args.workers))
     uvicorn.run(
         "entrypoints.http.asgi:create_asgi_app",
         factory=True,
@@ -212,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--shared-socket", action="store_true",
+                       help="with --workers: uvicorn's workers on one shared socket instead of one each")
         p.add_argument("--no-migrate", action="store_true")
         p.set_defaults(handler=handler)
 
