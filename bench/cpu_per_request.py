@@ -31,7 +31,7 @@ import uvloop
 from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy import upgrade_to_head
-from bench import instructions, target
+from bench import bytecodes, instructions, target
 from bench.inprocess import InProcessHexpay, in_process_hexpay
 from bench.secrets import BenchSecrets
 from entrypoints.http.asgi import tune_garbage_collector
@@ -218,8 +218,17 @@ def main() -> None:
                         help="requests in flight at once (default 1: one after another)")
     parser.add_argument("--instructions", action="store_true",
                         help="count the instructions per request under valgrind instead (bench/instructions.py)")
+    parser.add_argument("--bytecodes", type=int, metavar="TOP", default=0,
+                        help="count the Python bytecodes per request instead and print the TOP files and functions "
+                             "that ran the most (bench/bytecodes.py; default 200 requests)")
     options = parser.parse_args()
-    requests = options.requests or (200 if options.instructions else 1500)
+    requests = options.requests or (200 if options.instructions or options.bytecodes else 1500)
+    if options.bytecodes:
+        counts = bytecodes.Counts()
+        result = uvloop.run(measure(requests, options.scenario, database=options.database, window=counts.counting,
+                                    concurrency=options.concurrency))
+        print(f"{options.scenario}, in process: {counts.report(int(result['requests']), options.bytecodes)}")
+        return
     if options.instructions and not instructions.under_callgrind():
         counted, printed = instructions.count("bench.cpu_per_request", [
             "--instructions", "--requests", str(requests), "--scenario", options.scenario,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.bytecodes import Counts
 from bench.cpu_per_request import measure
 
 pytestmark = pytest.mark.postgres
@@ -27,3 +28,15 @@ async def test_the_measurement_keeps_several_requests_in_flight_when_asked(postg
     result = await measure(40, "confirm_payment", server_url=postgres_server_url,
                            database="hexpay_bench_cpu_concurrent", concurrency=8)
     assert result["requests"] == 40
+
+
+async def test_bytecodes_are_counted_in_hexpays_own_code_for_the_measured_requests(postgres_server_url: str) -> None:
+    counts = Counts()
+    result = await measure(20, "create_payment", server_url=postgres_server_url,
+                           database="hexpay_bench_cpu_bytecodes", window=counts.counting)
+    files = counts.by_file()
+    # The use case, the SQL adapter and the HTTP layer all ran, for the 20 measured creates alone: about 20,000
+    # bytecodes each (the warm-up's 100 and the setup's orders, counted too, would be several times that).
+    assert files["application/use_cases/payments.py"] > 0 and files["adapters/sqlalchemy/transaction.py"] > 0
+    assert files["entrypoints/http/request_log.py"] > 0
+    assert 5_000 < counts.total / result["requests"] < 100_000
