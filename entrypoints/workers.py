@@ -23,16 +23,21 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import Any
 
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE  # the exit code of a worker that never started serving
+
 APP = "entrypoints.http.asgi:create_asgi_app"
 BACKLOG = 2048  # uvicorn's default
-STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that never started serving (uvicorn.config.STARTUP_FAILURE)
 CHECK_EVERY_S = 0.5
 STOP_WAIT_S = 30.0  # a worker still finishing its requests after this long is killed
+READY_WAIT_S = 60.0  # a reload gives up on a new worker that has not started serving in this long
 
 _log = logging.getLogger("hexpay.serve")
 
@@ -72,77 +77,136 @@ class ServeOptions:
     host: str
     port: int
     proxy_headers: bool = True
+    app: str = APP  # an app factory, "module:function"
 
     def uvicorn_config(self) -> dict[str, Any]:
-        return {"app": APP, "factory": True, "host": self.host, "port": self.port, "log_config": None,
+        return {"app": self.app, "factory": True, "host": self.host, "port": self.port, "log_config": None,
                 "access_log": False, "proxy_headers": self.proxy_headers}
 
 
-def serve_one(options: ServeOptions, sock: socket.socket) -> None:
-    """A worker: uvicorn serving the app on this socket alone (SIGINT or SIGTERM ends it gracefully)."""
-    import uvicorn
+class _ReadyServer(uvicorn.Server):
+    """A uvicorn server that says when it is serving: the supervisor retires an old worker only once its
+    replacement is (the event is set after uvicorn's startup, the app's lifespan included)."""
 
-    server = uvicorn.Server(uvicorn.Config(**options.uvicorn_config()))
+    def __init__(self, config: uvicorn.Config, ready: EventType) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
+
+
+def serve_one(options: ServeOptions, sock: socket.socket, ready: EventType) -> None:
+    """A worker: uvicorn serving the app on this socket alone (SIGINT or SIGTERM ends it gracefully)."""
+    server = _ReadyServer(uvicorn.Config(**options.uvicorn_config()), ready)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
 
+@dataclass
+class _Running:
+    process: BaseProcess
+    ready: EventType
+
+
 class Supervisor:
-    """Starts a worker per socket, replaces one that dies, and on SIGINT or SIGTERM stops them all."""
+    """Starts a worker per socket and replaces one that dies; SIGHUP replaces them all, one at a time, each old
+    worker retired only once its replacement serves (a reload after a deploy, as uvicorn's own supervisor does it);
+    SIGINT or SIGTERM stops them all."""
 
     def __init__(self, options: ServeOptions, sockets: list[socket.socket]) -> None:
         self.options, self.sockets = options, sockets
         self._context = multiprocessing.get_context("spawn")  # as uvicorn starts its workers
-        self.workers: list[BaseProcess] = []
+        self.workers: list[_Running] = []
         self.stopping = threading.Event()
+        self.reload_asked = False
         self.failed = False
 
-    def _start(self, index: int) -> BaseProcess:
-        worker = self._context.Process(target=serve_one, args=(self.options, self.sockets[index]),
-                                       name=f"hexpay-worker-{index}")
-        worker.start()
-        return worker
+    def _start(self, index: int) -> _Running:
+        ready = self._context.Event()
+        process = self._context.Process(target=serve_one, args=(self.options, self.sockets[index], ready),
+                                        name=f"hexpay-worker-{index}")
+        process.start()
+        return _Running(process, ready)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.stopping.set()
+        if signum == signal.SIGHUP:
+            self.reload_asked = True
+        else:
+            self.stopping.set()
 
     def run(self) -> int:
         """Serves until told to stop; 0, or 1 when a worker could not start (the app or its settings are broken,
         and a replacement would fail the same way)."""
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._on_signal)
-        host, port = self.sockets[0].getsockname()[:2]
-        self.workers = [self._start(index) for index in range(len(self.sockets))]
-        _log.info("serving", extra={"address": f"http://{host}:{port}", "workers": len(self.workers),
-                                    "pids": [w.pid for w in self.workers]})
-        while not self.stopping.wait(CHECK_EVERY_S):
-            self.replace_dead()
-        self.stop()
+        handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in handled}
+        try:
+            host, port = self.sockets[0].getsockname()[:2]
+            self.workers = [self._start(index) for index in range(len(self.sockets))]
+            _log.info("serving", extra={"address": f"http://{host}:{port}", "workers": len(self.workers),
+                                        "pids": [w.process.pid for w in self.workers]})
+            while not self.stopping.wait(CHECK_EVERY_S):
+                self.replace_dead()
+                if self.reload_asked:
+                    self.reload_asked = False
+                    self.reload()
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return 1 if self.failed else 0
 
     def replace_dead(self) -> None:
         for index, worker in enumerate(self.workers):
-            if worker.exitcode is None or self.stopping.is_set():
+            exitcode = worker.process.exitcode
+            if exitcode is None or self.stopping.is_set():
                 continue
-            if worker.exitcode == STARTUP_FAILURE:
-                _log.error("worker could not start; stopping", extra={"pid": worker.pid})
+            if exitcode == STARTUP_FAILURE or (exitcode > 0 and not worker.ready.is_set()):
+                # It ended by itself before it served: the app, its settings or the database refused it, and would
+                # refuse a replacement alike (uvicorn exits 1 on an app that cannot be imported or built, 3 on a
+                # failed startup). One killed by a signal (a negative exit code) is replaced.
+                _log.error("worker could not start; stopping", extra={"pid": worker.process.pid,
+                                                                      "exitcode": exitcode})
                 self.failed = True
                 self.stopping.set()
                 return
             self.workers[index] = self._start(index)
-            _log.warning("worker replaced", extra={"pid": worker.pid, "exitcode": worker.exitcode,
-                                                   "replacement": self.workers[index].pid})
+            _log.warning("worker replaced", extra={"pid": worker.process.pid, "exitcode": exitcode,
+                                                   "replacement": self.workers[index].process.pid})
+
+    def reload(self) -> None:
+        """Each worker in turn: its replacement started on the same socket, the old one retired once the new one
+        serves. A replacement that does not start in READY_WAIT_S is killed and the rest keep their old workers."""
+        for index, old in enumerate(self.workers):
+            if self.stopping.is_set():
+                return
+            new = self._start(index)
+            deadline = time.monotonic() + READY_WAIT_S
+            while not new.ready.wait(CHECK_EVERY_S):
+                if new.process.exitcode is not None or time.monotonic() > deadline or self.stopping.is_set():
+                    _log.error("reload stopped: a new worker did not start", extra={"pid": new.process.pid})
+                    new.process.kill()
+                    new.process.join()
+                    return
+            self.workers[index] = new
+            self._retire([old])
+        _log.info("reloaded", extra={"pids": [w.process.pid for w in self.workers]})
+
+    def _retire(self, workers: list[_Running]) -> None:
+        for worker in workers:
+            if worker.process.exitcode is None and worker.process.pid is not None:
+                os.kill(worker.process.pid, signal.SIGTERM)  # uvicorn's graceful shutdown: finish what is in flight
+        for worker in workers:
+            worker.process.join(STOP_WAIT_S)
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
 
     def stop(self) -> None:
-        for worker in self.workers:
-            if worker.exitcode is None and worker.pid is not None:
-                os.kill(worker.pid, signal.SIGTERM)  # uvicorn's graceful shutdown: finish what is in flight
-        for worker in self.workers:
-            worker.join(STOP_WAIT_S)
-            if worker.exitcode is None:
-                worker.kill()
-                worker.join()
+        self._retire(self.workers)
         for sock in self.sockets:
             sock.close()
 
