@@ -51,7 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
         from entrypoints.http.logs import configure_logging
 
         configure_logging(settings.log_level, (settings.admin_token, settings.jwt_secret, *settings.secret_keys))
-        sys.exit(workers.serve_workers(workers.ServeOptions(host=args.host, port=args.port), args.workers))
+        try:
+            sockets = workers.bind_sockets(args.host, args.port, args.workers)
+        except OSError as exc:
+            sys.exit(f"hexpay: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        options = workers.ServeOptions(host=args.host, port=args.port)
+        sys.exit(workers.Supervisor(options, sockets).run())
     uvicorn.run(
         "entrypoints.http.asgi:create_asgi_app",
         factory=True,

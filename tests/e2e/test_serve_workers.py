@@ -188,7 +188,7 @@ def test_sighup_replaces_every_worker_on_its_socket_while_requests_keep_being_an
     done = threading.Event()
 
     def shop() -> None:  # a new connection per request, as many clients are
-        while not done.is_set():
+        while not done.is_set() and len(answered) < 50_000:  # bounded in time and in count
             try:
                 with socket.create_connection(("127.0.0.1", served.port), timeout=30) as connection:
                     status = _get(connection)
@@ -231,3 +231,19 @@ def test_workers_that_cannot_start_stop_the_server_with_exit_code_1_instead_of_b
         assert workers.serve_workers(options, 2) == 1
     finally:
         deadline.cancel()
+
+
+def test_an_address_already_taken_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("HEXPAY_")}
+        env.update(HEXPAY_ENV="dev", HEXPAY_VAR_DIR=str(tmp_path / "var"))
+        port = taken.getsockname()[1]
+        done = subprocess.run([HEXPAY, "serve", "--port", str(port), "--workers", "2"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"hexpay: cannot listen on 127.0.0.1:{port}: Address already in use"
