@@ -1,5 +1,7 @@
-"""`python -m bench.serve hexpay|bare --port P [--workers N]`: a server under test, run the way `hexpay serve` runs
-hexpay (uvicorn, uvloop and httptools picked automatically, no access log, N worker processes sharing one socket).
+"""`python -m bench.serve hexpay|bare --port P [--workers N]`: a server under test, run with uvicorn as `hexpay serve`
+runs hexpay (uvloop and httptools, no access log); N worker processes share one socket there, as with
+`hexpay serve --shared-socket` (`hexpay serve --workers N` gives each worker a socket of its own, bound with
+SO_REUSEPORT, which spreads connections by hash: entrypoints/workers.py).
 
 `--ports P1,P2,...`: one single-worker server per port instead, as instances behind a load balancer. The bench
 runs every server of several workers this way and spreads its connections evenly over the ports: uvicorn's
