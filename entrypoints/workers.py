@@ -12,6 +12,8 @@ The sockets are bound here, in the supervising process, before any worker starts
 and a worker that dies is replaced on the same socket, so the connections the kernel hashes to it wait in its
 backlog for the replacement instead of being refused. Where SO_REUSEPORT does not spread connections (it exists
 on macOS and the BSDs with other semantics; Windows has none) `hexpay serve` keeps uvicorn's shared socket.
+Linux lets a socket join the port's group only from a process of the same user, so another account on the host
+cannot take a share of hexpay's connections by binding the port too.
 """
 
 from __future__ import annotations
