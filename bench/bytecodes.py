@@ -81,7 +81,7 @@ def _short(filename: str) -> str:
     """A path from the package or the project's root: `litestar/app.py`, `adapters/sqlalchemy/transaction.py`."""
     for marker, replacement in _PREFIXES:
         if marker in filename:
-            return replacement + filename.split(marker, 1)[1] if replacement else filename.split(marker, 1)[1]
+            return replacement + filename.split(marker, 1)[1]
     for root in sys.path:
         if root and filename.startswith(root.rstrip("/") + "/"):
             return filename[len(root.rstrip("/")) + 1:]

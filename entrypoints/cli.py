@@ -48,25 +48,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers > 1 and workers.spreads_by_hash() and not args.shared_socket:
         # A listening socket per worker (entrypoints/workers.py): uvicorn's workers share one, and keep-alive
         # connections can pile up on whichever worker was awake when they arrived.
-        from entrypoints.http.logs import configure_logging
+        from entrypoints.http.logs import configure_logging_for
 
-        configure_logging(settings.log_level, (settings.admin_token, settings.jwt_secret, *settings.secret_keys))
+        configure_logging_for(settings)
         try:
             sockets = workers.bind_sockets(args.host, args.port, args.workers)
         except OSError as exc:
             sys.exit(f"hexpay: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
         options = workers.ServeOptions(host=args.host, port=args.port)
         sys.exit(workers.Supervisor(options, sockets).run())
-    uvicorn.run(
-        "entrypoints.http.asgi:create_asgi_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
+    uvicorn.run(**workers.ServeOptions(host=args.host, port=args.port).uvicorn_config(), workers=args.workers)
 
 
 def cmd_dev(args: argparse.Namespace) -> None:

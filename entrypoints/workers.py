@@ -78,12 +78,13 @@ class ServeOptions:
 
     host: str
     port: int
-    proxy_headers: bool = True
     app: str = APP  # an app factory, "module:function"
 
     def uvicorn_config(self) -> dict[str, Any]:
+        """uvicorn's settings for hexpay, with one worker or uvicorn's own several (`hexpay serve --shared-socket`):
+        no access log (the app writes its own line per request), the proxy's X-Forwarded-* headers trusted."""
         return {"app": self.app, "factory": True, "host": self.host, "port": self.port, "log_config": None,
-                "access_log": False, "proxy_headers": self.proxy_headers}
+                "access_log": False, "proxy_headers": True}
 
 
 class _ReadyServer(uvicorn.Server):
@@ -212,6 +213,3 @@ class Supervisor:
         for sock in self.sockets:
             sock.close()
 
-
-def serve_workers(options: ServeOptions, workers: int) -> int:
-    return Supervisor(options, bind_sockets(options.host, options.port, workers)).run()

@@ -8,13 +8,13 @@ from litestar import Litestar
 
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
-from entrypoints.http.logs import configure_logging
+from entrypoints.http.logs import configure_logging_for
 
 
 def create_asgi_app() -> Litestar:
     container = Container()
     settings = container.settings()
-    configure_logging(settings.log_level, (settings.admin_token, settings.jwt_secret, *settings.secret_keys))
+    configure_logging_for(settings)
     app = create_app(container)
     tune_garbage_collector()
     return app

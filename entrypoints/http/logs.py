@@ -13,9 +13,12 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    from entrypoints.settings import Settings
 
 MASK = "[redacted]"
 
@@ -118,3 +121,8 @@ def configure_logging(level: str = "INFO", literal_secrets: Iterable[str] = ()) 
     root.setLevel(level.upper())
     # httpx logs every URL it calls at INFO; the gateway adapters' URLs are not worth a line each.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def configure_logging_for(settings: Settings) -> None:
+    """The settings' level, with every configured secret masked: what each process of `hexpay serve` logs with."""
+    configure_logging(settings.log_level, (settings.admin_token, settings.jwt_secret, *settings.secret_keys))

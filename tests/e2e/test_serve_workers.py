@@ -228,7 +228,7 @@ def test_workers_that_cannot_start_stop_the_server_with_exit_code_1_instead_of_b
     deadline = threading.Timer(60, os.kill, (os.getpid(), signal.SIGTERM))
     deadline.start()
     try:
-        assert workers.serve_workers(options, 2) == 1
+        assert workers.Supervisor(options, workers.bind_sockets("127.0.0.1", 0, 2)).run() == 1
     finally:
         deadline.cancel()
 
