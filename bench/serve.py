@@ -20,12 +20,16 @@ from types import FrameType
 
 import uvicorn
 
+from entrypoints.workers import ServeOptions
+
 APPS = {"hexpay": "bench.hexpay_app:create_asgi_app", "bare": "bench.bare_app:create_app"}
 
 
 def _run(app: str, port: int, workers: int) -> None:
-    uvicorn.run(APPS[app], factory=True, host="127.0.0.1", port=port, workers=workers, log_config=None,
-                access_log=False, proxy_headers=True, loop="uvloop", http="httptools")
+    # hexpay serve's own uvicorn settings, with uvloop and httptools required rather than picked when installed:
+    # a server that fell back to asyncio's loop would run at half speed and say nothing.
+    uvicorn.run(**ServeOptions(host="127.0.0.1", port=port, app=APPS[app]).uvicorn_config(), workers=workers,
+                loop="uvloop", http="httptools")
 
 
 def _serve_each(app: str, ports: list[int]) -> None:
